@@ -1,0 +1,1 @@
+//! (stub) `${NAME}` and `${NAME:-default}` expansion.

@@ -1,0 +1,1 @@
+//! (stub) The serde view of the configuration file.

@@ -1,0 +1,1 @@
+//! (stub) Header hygiene: remove before add.

@@ -1,0 +1,1 @@
+//! (stub) Path normalization and hostile-path rejection.

@@ -1,0 +1,1 @@
+//! (stub) Segment-aware route matching, first match wins.
