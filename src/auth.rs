@@ -54,6 +54,14 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The configured issuer the token was matched to, when verification got that far.
+    pub fn issuer(&self) -> Option<usize> {
+        match self {
+            AuthError::KeysUnavailable { issuer } => Some(*issuer),
+            AuthError::TooLarge { .. } | AuthError::Malformed => None,
+        }
+    }
+
     /// The `error_description` of the 401 (never contains the token).
     pub fn description(&self) -> &'static str {
         match self {

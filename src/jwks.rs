@@ -2,6 +2,8 @@
 //! `ArcSwap`. Requests only `load()`; the writer is the fetch/refresh task, never a request.
 
 pub mod fetch;
+pub mod refresh;
+
 pub mod jwk;
 
 use std::collections::HashMap;

@@ -1,6 +1,25 @@
 //! tokengate: a token-validation sidecar proxy for Amazon Cognito user-pool JWTs.
+//!
+//! A request: `accept -> auto::Builder (HTTP/1.1, h2c) -> Gate: normalize path -> route ->
+//! extract token -> verify [parse -> keys.load() -> signature -> claims] -> policy ->
+//! strip, then inject headers -> pooled client => upstream => stream back -> log`.
+//! Any phase that fails yields a `Reject`, which `error.rs` alone turns into a response,
+//! and the same log phase closes it.
+//!
+//! State: the configuration, verifier, router, header rules and upstream client form one
+//! immutable `Snapshot` behind `ArcSwap` (`app.rs`). Each issuer's key set is its own
+//! `ArcSwap`, written only by that issuer's background task (`jwks/refresh.rs`); requests
+//! only `load()` and never fetch, lock or wait for keys.
 
+pub mod app;
 pub mod auth;
+pub mod cli;
+pub mod cmd;
 pub mod config;
+pub mod error;
 pub mod jwks;
+pub mod metrics;
 pub mod proxy;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;

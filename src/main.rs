@@ -1,1 +1,25 @@
-fn main() {}
+//! tokengate's entry point: parse the command line, dispatch, map to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokengate::cli::{Cli, Command};
+use tokengate::cmd;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Run { config }) => cmd::run::run(&config),
+        None => match cli.config {
+            Some(config) => cmd::run::run(&config),
+            None => {
+                eprintln!("tokengate: no configuration: use `tokengate run --config FILE`, set TOKENGATE_CONFIG, or try `tokengate demo` (see --help)");
+                ExitCode::from(1)
+            }
+        },
+        Some(Command::CheckConfig { file }) => cmd::check_config::run(&file),
+        Some(Command::Verify { config, token }) => cmd::verify::run(&config, token),
+        Some(Command::Decode { token }) => cmd::decode::run(token),
+        Some(Command::Demo { listen, admin }) => cmd::demo::run(listen, admin),
+    }
+}

@@ -1,6 +1,210 @@
 //! The Gate: runs a request through its phases (normalize path, route, extract token,
-//! verify, policy, header hygiene, forward, log). Never locks, fetches or blocks.
+//! verify, policy, header hygiene, forward) and closes every request, allowed or refused,
+//! with one log phase. Per request it never locks, fetches keys or blocks.
 
 pub mod headers;
+pub mod log;
 pub mod path;
 pub mod route;
+pub mod upstream;
+
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::header::HOST;
+use http::{Request, Response};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use crate::app::{App, Snapshot};
+use crate::auth::{token, Verified};
+use crate::config::{AuthMode, TokenSource};
+use crate::error::{Outcome, Reject};
+use crate::metrics::VerifyResult;
+use crate::proxy::log::AccessLog;
+
+/// The body type of every response tokengate sends.
+pub type Body = BoxBody<Bytes, BoxError>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the accept loop knows about the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    pub client_ip: IpAddr,
+    /// Whether the listener speaks TLS, for `X-Forwarded-Proto`.
+    pub tls: bool,
+}
+
+/// A complete body from bytes (tokengate's own answers).
+pub fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// The outer handler: always answers, and always logs.
+pub async fn handle(
+    app: Arc<App>,
+    conn: Conn,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let _inflight = Inflight::enter(&app.metrics.inflight);
+    let snapshot = app.snapshot.load_full();
+    let mut log = AccessLog::new(request.method(), request.uri().path());
+    let response = match forward(&app, &snapshot, conn, request, &mut log).await {
+        Ok(response) => {
+            log.outcome = Outcome::Allowed;
+            response
+        }
+        Err(reject) => {
+            log.outcome = reject.outcome();
+            log.reason = reject.description();
+            reject.to_response().map(full)
+        }
+    };
+    log.status = response.status().as_u16();
+    if let Some(counters) = snapshot.route_counters(log.route) {
+        counters.inc(log.outcome);
+    }
+    let elapsed = started.elapsed();
+    app.metrics.request_duration.observe(elapsed.as_secs_f64());
+    if snapshot.config.log.access_log {
+        log.emit(&snapshot, elapsed);
+    }
+    Ok(response)
+}
+
+/// Counts a request in flight until dropped, also when the client goes away mid-request
+/// and hyper drops the handler's future.
+struct Inflight<'a>(&'a prometheus::IntGauge);
+
+impl<'a> Inflight<'a> {
+    fn enter(gauge: &'a prometheus::IntGauge) -> Inflight<'a> {
+        gauge.inc();
+        Inflight(gauge)
+    }
+}
+
+impl Drop for Inflight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The phases; any failure is a `Reject` answered by `error.rs`.
+async fn forward(
+    app: &App,
+    snapshot: &Snapshot,
+    conn: Conn,
+    request: Request<Incoming>,
+    log: &mut AccessLog,
+) -> Result<Response<Body>, Reject> {
+    let (mut parts, body) = request.into_parts();
+
+    // Phase: normalize the path (hostile paths end here).
+    let normalized = path::normalize(parts.uri.path()).map_err(Reject::BadPath)?;
+
+    // Phase: route.
+    let (route_index, route) = snapshot
+        .router
+        .find(&parts.method, &normalized)
+        .ok_or(Reject::NoRoute)?;
+    log.route = Some(route_index);
+
+    // Phase: token and verification (the request as received).
+    let config = &snapshot.config;
+    let verified: Option<Verified> = if route.auth == AuthMode::None {
+        None
+    } else {
+        let found = token::extract(&parts.headers, parts.uri.query(), &config.token.sources)
+            .map_err(Reject::BadTokenRequest)?;
+        match found {
+            None if route.auth == AuthMode::Required => return Err(Reject::MissingToken),
+            None => None,
+            Some((token, _source)) => {
+                let verified = verify(snapshot, token.as_str(), log)?;
+                // Phase: policy.
+                crate::auth::policy::check(&route.require, &verified)
+                    .map_err(Reject::InsufficientScope)?;
+                Some(verified)
+            }
+        }
+    };
+
+    // A query-string token never reaches the upstream, whichever route and source.
+    let mut query: Option<String> = parts.uri.query().map(str::to_owned);
+    for source in &config.token.sources {
+        if let TokenSource::Query(name) = source {
+            query = query
+                .as_deref()
+                .and_then(|q| token::strip_query_param(q, name));
+        }
+    }
+
+    // Phase: header hygiene (remove, then add).
+    let host = headers::request_host(&parts.uri, &parts.headers);
+    let upgrade = snapshot.headers.strip_request(&mut parts.headers);
+    if let Some(verified) = &verified {
+        snapshot
+            .headers
+            .add_identity(&mut parts.headers, &verified.identity, &verified.claims)
+            .map_err(Reject::BadHeaders)?;
+    }
+    if !parts.headers.contains_key(HOST) {
+        if let Some(host) = &host {
+            parts.headers.insert(HOST, host.clone());
+        }
+    }
+    headers::set_forwarded(&mut parts.headers, conn.client_ip, conn.tls, host)
+        .map_err(Reject::BadHeaders)?;
+    // Upgrades (WebSocket) are carried through by a later issue; the header stays stripped.
+    drop(upgrade);
+
+    // Phase: forward and stream back.
+    parts.uri = snapshot.upstream.uri(&normalized, query.as_deref())?;
+    let upstream_started = Instant::now();
+    let result = snapshot
+        .upstream
+        .send(Request::from_parts(parts, body))
+        .await;
+    app.metrics
+        .upstream_duration
+        .observe(upstream_started.elapsed().as_secs_f64());
+    let response = result?;
+    let (mut parts, body) = response.into_parts();
+    headers::strip_response(&mut parts.headers);
+    Ok(Response::from_parts(
+        parts,
+        body.map_err(|e| -> BoxError { Box::new(e) }).boxed(),
+    ))
+}
+
+/// Verifies one token and counts the result under its issuer.
+fn verify(snapshot: &Snapshot, token: &str, log: &mut AccessLog) -> Result<Verified, Reject> {
+    match snapshot.verifier.verify(token, SystemTime::now()) {
+        Ok(verified) => {
+            if let Some(c) = snapshot.issuer_counters(Some(verified.issuer)) {
+                c.inc(VerifyResult::Valid);
+            }
+            log.issuer = Some(verified.issuer);
+            log.sub = Some(verified.identity.sub_text.clone());
+            Ok(verified)
+        }
+        Err(e) => {
+            let issuer = e.issuer();
+            let result = match e {
+                crate::auth::AuthError::KeysUnavailable { .. } => VerifyResult::KeysUnavailable,
+                _ => VerifyResult::Invalid,
+            };
+            if let Some(c) = snapshot.issuer_counters(issuer) {
+                c.inc(result);
+            }
+            log.issuer = issuer;
+            Err(Reject::from(e))
+        }
+    }
+}

@@ -1,1 +1,117 @@
-//! (stub) JWKS fetching.
+//! Fetching one issuer's JWKS: one GET, no redirects, `fetch_timeout` over connect, head and
+//! body, `max_bytes` enforced while streaming, then `jwk::parse_jwks`. Never on a request path.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_LENGTH, USER_AGENT};
+use http::{HeaderValue, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::jwks::jwk::{parse_jwks, JwksError, SkippedKey, VerifyKey};
+use crate::metrics::FetchResult;
+
+/// The pooled client every JWKS fetch goes through (built once).
+pub type JwksClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// Why a fetch produced no key set. Facts only; the URI is known to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("could not connect or send the request")]
+    Connect,
+    #[error("no complete answer within {after:?}")]
+    Timeout { after: Duration },
+    #[error("answered HTTP {status} (redirects are not followed)")]
+    HttpStatus { status: u16 },
+    #[error("document larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("connection failed while reading the body")]
+    Body,
+    #[error("{0}")]
+    Invalid(JwksError),
+}
+
+impl FetchError {
+    /// The bounded metric label for this failure.
+    pub fn result(&self) -> FetchResult {
+        match self {
+            FetchError::Connect | FetchError::Body => FetchResult::Connect,
+            FetchError::Timeout { .. } => FetchResult::Timeout,
+            FetchError::HttpStatus { .. } => FetchResult::HttpStatus,
+            FetchError::TooLarge { .. } => FetchResult::TooLarge,
+            FetchError::Invalid(_) => FetchResult::Invalid,
+        }
+    }
+}
+
+/// Builds the JWKS client: web PKI roots, http allowed only because config validation already
+/// restricted `http://` to loopback hosts or `allow_http`.
+pub fn client(connect_timeout: Duration) -> JwksClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(https)
+}
+
+/// Fetches and parses one JWKS document.
+pub async fn fetch(
+    client: &JwksClient,
+    uri: &Uri,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), FetchError> {
+    let body = match tokio::time::timeout(timeout, fetch_body(client, uri, max_bytes)).await {
+        Ok(result) => result?,
+        Err(_) => return Err(FetchError::Timeout { after: timeout }),
+    };
+    parse_jwks(&body).map_err(FetchError::Invalid)
+}
+
+async fn fetch_body(client: &JwksClient, uri: &Uri, max_bytes: usize) -> Result<Bytes, FetchError> {
+    let request = Request::get(uri.clone())
+        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .header(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("tokengate/", env!("CARGO_PKG_VERSION"))),
+        )
+        .body(Empty::<Bytes>::new())
+        .map_err(|_| FetchError::Connect)?;
+    let response = client
+        .request(request)
+        .await
+        .map_err(|_| FetchError::Connect)?;
+    if response.status() != StatusCode::OK {
+        return Err(FetchError::HttpStatus {
+            status: response.status().as_u16(),
+        });
+    }
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_bytes as u64) {
+        return Err(FetchError::TooLarge { limit: max_bytes });
+    }
+    let limited = Limited::new(response.into_body(), max_bytes);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(FetchError::TooLarge { limit: max_bytes })
+        }
+        Err(_) => Err(FetchError::Body),
+    }
+}

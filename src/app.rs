@@ -1,0 +1,130 @@
+//! The running state: an immutable `Snapshot` (config, verifier, router, header rules,
+//! upstream client, metric handles) behind `ArcSwap`, plus process-wide flags and metrics.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::auth::{Issuer, Verifier};
+use crate::config::Config;
+use crate::jwks::fetch::JwksClient;
+use crate::jwks::refresh::Refresher;
+use crate::jwks::IssuerKeys;
+use crate::metrics::{IssuerCounters, Metrics, RouteCounters, UNKNOWN_ISSUER};
+use crate::proxy::headers::HeaderRules;
+use crate::proxy::route::Router;
+use crate::proxy::upstream::Upstream;
+
+/// The route label for requests that matched no route (or were refused before routing).
+pub const NO_ROUTE_LABEL: &str = "-";
+
+/// Everything a request needs, immutable once published.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Config,
+    pub verifier: Verifier,
+    pub router: Router,
+    pub headers: HeaderRules,
+    pub upstream: Upstream,
+    /// One per route, then one for [`NO_ROUTE_LABEL`].
+    pub route_counters: Vec<RouteCounters>,
+    /// One per issuer, then one for tokens of no configured issuer.
+    pub issuer_counters: Vec<IssuerCounters>,
+}
+
+impl Snapshot {
+    pub fn route_counters(&self, route: Option<usize>) -> Option<&RouteCounters> {
+        match route {
+            Some(i) => self.route_counters.get(i),
+            None => self.route_counters.last(),
+        }
+    }
+
+    pub fn issuer_counters(&self, issuer: Option<usize>) -> Option<&IssuerCounters> {
+        match issuer {
+            Some(i) => self.issuer_counters.get(i),
+            None => self.issuer_counters.last(),
+        }
+    }
+}
+
+/// Process-wide state shared by the data plane and the admin listener.
+#[derive(Debug)]
+pub struct App {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub metrics: Metrics,
+    shutting_down: AtomicBool,
+}
+
+impl App {
+    pub fn new(snapshot: Snapshot, metrics: Metrics) -> App {
+        App {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            metrics,
+            shutting_down: AtomicBool::new(false),
+        }
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+/// Builds a snapshot from a validated config, with one fresh (empty) key handle per issuer,
+/// and the key tasks that will fill them.
+pub fn build(
+    config: Config,
+    metrics: &Metrics,
+    jwks_client: &JwksClient,
+) -> (Snapshot, Vec<Refresher>) {
+    let mut issuers = Vec::with_capacity(config.issuers.len());
+    let mut refreshers = Vec::with_capacity(config.issuers.len());
+    for issuer in &config.issuers {
+        let keys = Arc::new(IssuerKeys::new());
+        refreshers.push(Refresher {
+            issuer: issuer.name.clone(),
+            uri: issuer.jwks_uri.clone(),
+            keys: Arc::clone(&keys),
+            client: jwks_client.clone(),
+            config: config.jwks.clone(),
+            metrics: metrics.clone(),
+        });
+        issuers.push(Issuer {
+            config: issuer.clone(),
+            keys,
+        });
+    }
+    let snapshot = assemble(config, issuers, metrics);
+    (snapshot, refreshers)
+}
+
+/// Builds a snapshot around issuers whose key handles already exist (used by `demo`, tests
+/// and, later, by reload to keep the keys of unchanged issuers).
+pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snapshot {
+    let mut route_counters: Vec<RouteCounters> = config
+        .routes
+        .iter()
+        .map(|r| metrics.route(&r.name))
+        .collect();
+    route_counters.push(metrics.route(NO_ROUTE_LABEL));
+    let mut issuer_counters: Vec<IssuerCounters> = config
+        .issuers
+        .iter()
+        .map(|i| metrics.issuer(&i.name))
+        .collect();
+    issuer_counters.push(metrics.issuer(UNKNOWN_ISSUER));
+    Snapshot {
+        verifier: Verifier::new(issuers, config.token.max_bytes),
+        router: Router::new(&config.routes),
+        headers: HeaderRules::new(&config.forward),
+        upstream: Upstream::new(&config.upstream),
+        route_counters,
+        issuer_counters,
+        config,
+    }
+}

@@ -1,0 +1,62 @@
+//! The command line (SPEC section 1): clap types only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokengate",
+    version,
+    about = "Verifies Amazon Cognito user-pool JWTs in front of a service and forwards the identity as headers",
+    after_help = "Without a command, `tokengate --config FILE` runs the proxy (same as `tokengate run --config FILE`)."
+)]
+pub struct Cli {
+    /// Configuration file; runs the proxy when no command is given
+    #[arg(long, value_name = "FILE", env = "TOKENGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the proxy (exit 0 after a clean shutdown, 1 on a fatal start-up error)
+    Run {
+        /// Configuration file
+        #[arg(long, value_name = "FILE", env = "TOKENGATE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Load and validate a configuration file; print `ok` or every problem with its key path
+    CheckConfig {
+        /// Configuration file
+        #[arg(value_name = "FILE", env = "TOKENGATE_CONFIG")]
+        file: PathBuf,
+    },
+    /// Verify one token exactly as the proxy would (fetches the JWKS); prints JSON
+    /// (exit 0 valid, 1 invalid, 2 could not check)
+    Verify {
+        /// Configuration file
+        #[arg(long, value_name = "FILE", env = "TOKENGATE_CONFIG")]
+        config: PathBuf,
+        /// The token; read from stdin when absent
+        token: Option<String>,
+    },
+    /// Print a token's header and payload WITHOUT verifying it (exit 1 if not a JWT)
+    Decode {
+        /// The token; read from stdin when absent
+        token: Option<String>,
+    },
+    /// Start a development issuer, an echo upstream and the proxy on loopback, and print
+    /// curl lines to try (runs until Ctrl-C)
+    Demo {
+        /// Address of the demo proxy
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Address of the demo admin listener
+        #[arg(long, default_value = "127.0.0.1:9901")]
+        admin: SocketAddr,
+    },
+}

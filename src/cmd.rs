@@ -1,0 +1,26 @@
+//! The commands of SPEC section 1, one file each. `anyhow` lives here and in `main.rs` only.
+
+pub mod check_config;
+pub mod decode;
+pub mod demo;
+pub mod run;
+pub mod verify;
+
+use std::io::Read;
+
+/// A token from the argument, else the first line of stdin (trimmed).
+pub fn token_arg(token: Option<String>) -> anyhow::Result<String> {
+    match token {
+        Some(t) => Ok(t.trim().to_owned()),
+        None => {
+            let mut input = String::new();
+            std::io::stdin().take(1 << 20).read_to_string(&mut input)?;
+            Ok(input.trim().to_owned())
+        }
+    }
+}
+
+/// Environment lookup for configuration files (the real process environment).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

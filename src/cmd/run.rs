@@ -1,0 +1,97 @@
+//! `tokengate run --config FILE`: validate, bind, start key tasks, serve, drain, exit.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::{self, App};
+use crate::config::{load_file, Config};
+use crate::jwks::fetch;
+use crate::metrics::Metrics;
+use crate::server::{self, admin};
+use crate::shutdown;
+use crate::telemetry::{self, Sink};
+
+pub fn run(path: &Path) -> ExitCode {
+    let config = match load_file(path, &super::process_env) {
+        Ok(config) => config,
+        Err(e) => {
+            let problems: Vec<String> = e.problems.iter().map(ToString::to_string).collect();
+            eprintln!(
+                "tokengate: invalid configuration {}: {}",
+                path.display(),
+                problems.join("; ")
+            );
+            return ExitCode::from(1);
+        }
+    };
+    telemetry::init(config.log.format, &config.log.level, Sink::Stdout);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokengate: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(bind_and_serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokengate: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn bind_and_serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let admin_listener = TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (admin)", config.admin.listen))?;
+    serve(config, listener, admin_listener).await
+}
+
+/// Runs the proxy on already-bound listeners until SIGTERM/SIGINT and the drain finish.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    admin_listener: TcpListener,
+) -> anyhow::Result<()> {
+    if config.jwks.allow_http {
+        tracing::warn!("jwks.allow_http is true: key sets may be fetched over plain http from non-loopback hosts");
+    }
+    let metrics = Metrics::new().context("cannot create metrics")?;
+    let jwks_client = fetch::client(config.jwks.fetch_timeout);
+    let server_config = config.server.clone();
+    let (snapshot, refreshers) = app::build(config, &metrics, &jwks_client);
+    let app = Arc::new(App::new(snapshot, metrics));
+    let key_tasks: Vec<_> = refreshers
+        .into_iter()
+        .map(|r| tokio::spawn(r.run()))
+        .collect();
+    tracing::info!(
+        listen = %listener.local_addr().context("proxy listener")?,
+        admin = %admin_listener.local_addr().context("admin listener")?,
+        version = env!("CARGO_PKG_VERSION"),
+        "tokengate listening"
+    );
+    let admin_task = tokio::spawn(admin::serve(admin_listener, Arc::clone(&app)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let signals = tokio::spawn(shutdown::on_signal(Arc::clone(&app), stop_tx));
+    server::serve(listener, app, server_config, stop_rx).await;
+    for task in key_tasks {
+        task.abort();
+    }
+    admin_task.abort();
+    signals.abort();
+    tracing::info!("tokengate stopped");
+    Ok(())
+}

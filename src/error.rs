@@ -1,0 +1,220 @@
+//! Every refusal tokengate makes itself: `Reject` -> status, `WWW-Authenticate`,
+//! `Retry-After` and the JSON body. The only place that turns a failure into a response.
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+
+use crate::auth::token::TokenError;
+use crate::auth::{AuthError, PolicyError};
+use crate::proxy::headers::HeaderError;
+use crate::proxy::path::PathError;
+
+/// Why a request was not forwarded (or, for the last two, why forwarding failed).
+#[derive(Debug, thiserror::Error)]
+pub enum Reject {
+    #[error("missing token")]
+    MissingToken,
+    #[error("invalid token: {0}")]
+    InvalidToken(AuthError),
+    #[error("keys unavailable for issuer {issuer}")]
+    KeysUnavailable { issuer: usize },
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(PolicyError),
+    #[error("bad path: {0}")]
+    BadPath(PathError),
+    #[error("bad token request: {0}")]
+    BadTokenRequest(TokenError),
+    #[error("bad headers: {0}")]
+    BadHeaders(HeaderError),
+    #[error("no route")]
+    NoRoute,
+    #[error("upstream unreachable")]
+    BadGateway,
+    #[error("upstream timed out")]
+    GatewayTimeout,
+}
+
+/// The `outcome` label of metrics and access logs; a fixed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Allowed,
+    MissingToken,
+    InvalidToken,
+    InsufficientScope,
+    InvalidRequest,
+    NoRoute,
+    KeysUnavailable,
+    BadGateway,
+    GatewayTimeout,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Allowed,
+        Outcome::MissingToken,
+        Outcome::InvalidToken,
+        Outcome::InsufficientScope,
+        Outcome::InvalidRequest,
+        Outcome::NoRoute,
+        Outcome::KeysUnavailable,
+        Outcome::BadGateway,
+        Outcome::GatewayTimeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::MissingToken => "missing_token",
+            Outcome::InvalidToken => "invalid_token",
+            Outcome::InsufficientScope => "insufficient_scope",
+            Outcome::InvalidRequest => "invalid_request",
+            Outcome::NoRoute => "no_route",
+            Outcome::KeysUnavailable => "keys_unavailable",
+            Outcome::BadGateway => "bad_gateway",
+            Outcome::GatewayTimeout => "gateway_timeout",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Seconds a client is told to wait when an issuer has no keys yet.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+impl From<AuthError> for Reject {
+    fn from(e: AuthError) -> Reject {
+        match e {
+            AuthError::KeysUnavailable { issuer } => Reject::KeysUnavailable { issuer },
+            other => Reject::InvalidToken(other),
+        }
+    }
+}
+
+impl Reject {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Reject::MissingToken => Outcome::MissingToken,
+            Reject::InvalidToken(_) => Outcome::InvalidToken,
+            Reject::KeysUnavailable { .. } => Outcome::KeysUnavailable,
+            Reject::InsufficientScope(_) => Outcome::InsufficientScope,
+            Reject::BadPath(_) | Reject::BadTokenRequest(_) | Reject::BadHeaders(_) => {
+                Outcome::InvalidRequest
+            }
+            Reject::NoRoute => Outcome::NoRoute,
+            Reject::BadGateway => Outcome::BadGateway,
+            Reject::GatewayTimeout => Outcome::GatewayTimeout,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Reject::MissingToken | Reject::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Reject::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Reject::BadPath(_) | Reject::BadTokenRequest(_) | Reject::BadHeaders(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Reject::NoRoute => StatusCode::NOT_FOUND,
+            Reject::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Reject::BadGateway => StatusCode::BAD_GATEWAY,
+            Reject::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The `error_description`: names the rule, never echoes the token. Fixed texts only.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Reject::MissingToken => "no token in the request",
+            Reject::InvalidToken(e) => e.description(),
+            Reject::KeysUnavailable { .. } => "the token's issuer has no keys yet",
+            Reject::InsufficientScope(e) => e.description(),
+            Reject::BadPath(e) => e.description(),
+            Reject::BadTokenRequest(e) => e.description(),
+            Reject::BadHeaders(e) => e.description(),
+            Reject::NoRoute => "no route matches the request",
+            Reject::BadGateway => "upstream unreachable",
+            Reject::GatewayTimeout => "upstream timed out",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge, for the rows of SPEC's table that carry one.
+    fn challenge(&self) -> Option<String> {
+        match self {
+            Reject::MissingToken => Some(r#"Bearer realm="tokengate""#.to_owned()),
+            Reject::InvalidToken(_) => Some(format!(
+                r#"Bearer realm="tokengate", error="invalid_token", error_description="{}""#,
+                self.description()
+            )),
+            Reject::InsufficientScope(_) => Some(format!(
+                r#"Bearer realm="tokengate", error="insufficient_scope", error_description="{}""#,
+                self.description()
+            )),
+            Reject::KeysUnavailable { .. }
+            | Reject::BadPath(_)
+            | Reject::BadTokenRequest(_)
+            | Reject::BadHeaders(_)
+            | Reject::NoRoute
+            | Reject::BadGateway
+            | Reject::GatewayTimeout => None,
+        }
+    }
+
+    /// The full response tokengate sends for this refusal.
+    pub fn to_response(&self) -> Response<Bytes> {
+        let body = serde_json::json!({
+            "error": self.outcome().as_str(),
+            "error_description": self.description(),
+        });
+        let mut response = Response::new(Bytes::from(body.to_string()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(challenge) = self.challenge() {
+            // Descriptions are fixed ASCII texts, so this cannot fail; stay safe anyway.
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                headers.insert(WWW_AUTHENTICATE, v);
+            }
+        }
+        if matches!(self, Reject::KeysUnavailable { .. }) {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_token_is_401_with_bare_bearer_challenge() {
+        let r = Reject::MissingToken.to_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], r#"Bearer realm="tokengate""#);
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "missing_token");
+    }
+
+    #[test]
+    fn keys_unavailable_is_503_with_retry_after_and_no_challenge() {
+        let r = Reject::KeysUnavailable { issuer: 0 }.to_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers().contains_key(RETRY_AFTER));
+        assert!(!r.headers().contains_key(WWW_AUTHENTICATE));
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "keys_unavailable");
+    }
+
+    #[test]
+    fn every_outcome_label_is_distinct() {
+        let mut labels: Vec<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), Outcome::ALL.len());
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(o.index(), i);
+        }
+    }
+}

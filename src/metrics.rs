@@ -1,0 +1,294 @@
+//! Typed Prometheus handles on an explicit registry. Label values come from fixed sets;
+//! per-route and per-issuer handles are resolved once, so a request touches only atomics.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::error::Outcome;
+
+/// `tokengate_jwks_fetches_total{result}` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchResult {
+    Ok,
+    Connect,
+    Timeout,
+    HttpStatus,
+    TooLarge,
+    Invalid,
+}
+
+impl FetchResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchResult::Ok => "ok",
+            FetchResult::Connect => "connect",
+            FetchResult::Timeout => "timeout",
+            FetchResult::HttpStatus => "http_status",
+            FetchResult::TooLarge => "too_large",
+            FetchResult::Invalid => "invalid",
+        }
+    }
+}
+
+/// `tokengate_token_verifications_total{result}` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyResult {
+    Valid,
+    Invalid,
+    KeysUnavailable,
+}
+
+impl VerifyResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyResult::Valid => "valid",
+            VerifyResult::Invalid => "invalid",
+            VerifyResult::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+/// The issuer label for tokens whose `iss` matched no configured issuer.
+pub const UNKNOWN_ISSUER: &str = "unknown";
+
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    pub request_duration: Histogram,
+    verifications: IntCounterVec,
+    pub verify_cache: IntCounterVec,
+    jwks_fetches: IntCounterVec,
+    jwks_keys: IntGaugeVec,
+    jwks_last_success: IntGaugeVec,
+    pub upstream_duration: Histogram,
+    pub inflight: IntGauge,
+    pub config_reloads: IntCounterVec,
+}
+
+/// Handles for one route, one per outcome, indexed by `Outcome::index()`.
+#[derive(Debug, Clone)]
+pub struct RouteCounters(Vec<IntCounter>);
+
+impl RouteCounters {
+    pub fn inc(&self, outcome: Outcome) {
+        if let Some(c) = self.0.get(outcome.index()) {
+            c.inc();
+        }
+    }
+}
+
+/// Handles for one issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerCounters {
+    valid: IntCounter,
+    invalid: IntCounter,
+    keys_unavailable: IntCounter,
+}
+
+impl IssuerCounters {
+    pub fn inc(&self, result: VerifyResult) {
+        match result {
+            VerifyResult::Valid => self.valid.inc(),
+            VerifyResult::Invalid => self.invalid.inc(),
+            VerifyResult::KeysUnavailable => self.keys_unavailable.inc(),
+        }
+    }
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
+];
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("tokengate_requests_total", "Requests by route and outcome"),
+            &["route", "outcome"],
+        )?;
+        let request_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "tokengate_request_duration_seconds",
+                "Time from request head to response head",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        let verifications = IntCounterVec::new(
+            Opts::new(
+                "tokengate_token_verifications_total",
+                "Token verifications by issuer and result",
+            ),
+            &["issuer", "result"],
+        )?;
+        let verify_cache = IntCounterVec::new(
+            Opts::new(
+                "tokengate_verify_cache_total",
+                "Verified-token cache lookups",
+            ),
+            &["result"],
+        )?;
+        let jwks_fetches = IntCounterVec::new(
+            Opts::new(
+                "tokengate_jwks_fetches_total",
+                "JWKS fetches by issuer and result",
+            ),
+            &["issuer", "result"],
+        )?;
+        let jwks_keys = IntGaugeVec::new(
+            Opts::new(
+                "tokengate_jwks_keys",
+                "Usable keys in the issuer's current set",
+            ),
+            &["issuer"],
+        )?;
+        let jwks_last_success = IntGaugeVec::new(
+            Opts::new(
+                "tokengate_jwks_last_success_timestamp_seconds",
+                "Unix time of the issuer's last successful JWKS fetch",
+            ),
+            &["issuer"],
+        )?;
+        let upstream_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "tokengate_upstream_duration_seconds",
+                "Time until the upstream's response head",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        let inflight = IntGauge::new("tokengate_inflight_requests", "Requests being handled")?;
+        let config_reloads = IntCounterVec::new(
+            Opts::new(
+                "tokengate_config_reloads_total",
+                "Configuration reloads by result",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(verifications.clone()))?;
+        registry.register(Box::new(verify_cache.clone()))?;
+        registry.register(Box::new(jwks_fetches.clone()))?;
+        registry.register(Box::new(jwks_keys.clone()))?;
+        registry.register(Box::new(jwks_last_success.clone()))?;
+        registry.register(Box::new(upstream_duration.clone()))?;
+        registry.register(Box::new(inflight.clone()))?;
+        registry.register(Box::new(config_reloads.clone()))?;
+        // Families with fixed label sets show from the start, at zero.
+        for result in ["hit", "miss"] {
+            verify_cache.with_label_values(&[result]);
+        }
+        for result in ["ok", "error"] {
+            config_reloads.with_label_values(&[result]);
+        }
+        Ok(Metrics {
+            registry,
+            requests,
+            request_duration,
+            verifications,
+            verify_cache,
+            jwks_fetches,
+            jwks_keys,
+            jwks_last_success,
+            upstream_duration,
+            inflight,
+            config_reloads,
+        })
+    }
+
+    /// Resolves (and so exports at zero) every outcome for one route.
+    pub fn route(&self, route: &str) -> RouteCounters {
+        RouteCounters(
+            Outcome::ALL
+                .iter()
+                .map(|o| self.requests.with_label_values(&[route, o.as_str()]))
+                .collect(),
+        )
+    }
+
+    pub fn issuer(&self, issuer: &str) -> IssuerCounters {
+        IssuerCounters {
+            valid: self
+                .verifications
+                .with_label_values(&[issuer, VerifyResult::Valid.as_str()]),
+            invalid: self
+                .verifications
+                .with_label_values(&[issuer, VerifyResult::Invalid.as_str()]),
+            keys_unavailable: self
+                .verifications
+                .with_label_values(&[issuer, VerifyResult::KeysUnavailable.as_str()]),
+        }
+    }
+
+    pub fn jwks_fetch(&self, issuer: &str, result: FetchResult) {
+        self.jwks_fetches
+            .with_label_values(&[issuer, result.as_str()])
+            .inc();
+    }
+
+    pub fn jwks_keys(&self, issuer: &str, keys: usize) {
+        self.jwks_keys
+            .with_label_values(&[issuer])
+            .set(i64::try_from(keys).unwrap_or(i64::MAX));
+    }
+
+    pub fn jwks_success(&self, issuer: &str, unix_seconds: u64) {
+        self.jwks_last_success
+            .with_label_values(&[issuer])
+            .set(i64::try_from(unix_seconds).unwrap_or(i64::MAX));
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Encoding into a Vec only fails on inconsistent metric families, which our typed
+        // handles cannot produce; an empty page is the fail-safe answer.
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spec_family_is_exported() {
+        let m = Metrics::new().unwrap();
+        m.route("0").inc(Outcome::Allowed);
+        m.issuer("main").inc(VerifyResult::Valid);
+        m.jwks_fetch("main", FetchResult::Ok);
+        m.jwks_keys("main", 2);
+        m.jwks_success("main", 1);
+        m.request_duration.observe(0.001);
+        m.upstream_duration.observe(0.001);
+        let text = String::from_utf8(m.render()).unwrap();
+        for family in [
+            "tokengate_requests_total",
+            "tokengate_request_duration_seconds",
+            "tokengate_token_verifications_total",
+            "tokengate_verify_cache_total",
+            "tokengate_jwks_fetches_total",
+            "tokengate_jwks_keys",
+            "tokengate_jwks_last_success_timestamp_seconds",
+            "tokengate_upstream_duration_seconds",
+            "tokengate_inflight_requests",
+            "tokengate_config_reloads_total",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{family} missing"
+            );
+        }
+        assert!(text.contains(r#"tokengate_requests_total{outcome="allowed",route="0"} 1"#));
+        assert!(text.contains(r#"tokengate_requests_total{outcome="no_route",route="0"} 0"#));
+    }
+}
