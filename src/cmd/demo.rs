@@ -1,9 +1,144 @@
-//! (stub) `tokengate demo`.
+//! `tokengate demo`: the embedded default. Starts, on loopback, a development issuer
+//! (ephemeral RSA key, JWKS over HTTP), an echo upstream and the proxy in front of it, and
+//! prints curl lines: one allowed, one forbidden for lack of a group, one without a token.
+
+mod echo;
+mod issuer;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::config::load_str;
+use crate::telemetry::{self, Sink};
+
+pub use echo::serve as serve_echo;
+pub use issuer::DevIssuer;
+
+const POOL: &str = "us-east-1_Demo";
+const CLIENT_ID: &str = "demo-client";
+
+/// The demo configuration: the real YAML loader, fed the addresses chosen at start-up.
+const CONFIG: &str = r#"
+server:
+  listen: ${DEMO_LISTEN}
+admin:
+  listen: ${DEMO_ADMIN}
+upstream:
+  url: http://${DEMO_UPSTREAM}
+issuers:
+  - name: demo
+    cognito:
+      issuer: ${DEMO_ISSUER}
+    client_ids: [demo-client]
+    token_use: [access, id]
+routes:
+  - name: health
+    match: { path: /health }
+    auth: none
+  - name: admin
+    match: { path_prefix: /admin }
+    require:
+      groups_any: [admin]
+  - name: api
+    match: { path_prefix: / }
+log:
+  format: text
+  level: info
+"#;
+
 pub fn run(listen: SocketAddr, admin: SocketAddr) -> ExitCode {
-    let _ = (listen, admin);
-    ExitCode::SUCCESS
+    telemetry::init(crate::config::LogFormat::Text, "info", Sink::Stderr);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokengate: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(demo(listen, admin)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokengate demo: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let issuer_url = format!("http://{}/{POOL}", issuer_listener.local_addr()?);
+    let issuer = DevIssuer::new(&issuer_url).context("cannot create the development key")?;
+    tokio::spawn(issuer.clone().serve(issuer_listener));
+
+    let echo_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let upstream = echo_listener.local_addr()?;
+    tokio::spawn(echo::serve(echo_listener));
+
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (try --listen 127.0.0.1:0)"))?;
+    let admin_listener = TcpListener::bind(admin)
+        .await
+        .with_context(|| format!("cannot listen on {admin} (try --admin 127.0.0.1:0)"))?;
+    let proxy = listener.local_addr()?;
+    let admin = admin_listener.local_addr()?;
+    let vars = [
+        ("DEMO_LISTEN", proxy.to_string()),
+        ("DEMO_ADMIN", admin.to_string()),
+        ("DEMO_UPSTREAM", upstream.to_string()),
+        ("DEMO_ISSUER", issuer_url.clone()),
+    ];
+    let env = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let config = load_str(CONFIG, &env).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let alice = issuer.mint(&issuer.access_claims("alice", &["admin"], now))?;
+    let bob = issuer.mint(&issuer.access_claims("bob", &[], now))?;
+    println!(
+        "tokengate demo: proxy on http://{proxy}, admin on http://{admin}, echo upstream on http://{upstream}\n\
+         development issuer {issuer_url} (ephemeral RSA key, JWKS at {issuer_url}/.well-known/jwks.json)\n\n\
+         # 200: alice is in group admin; the echo upstream shows the x-auth-* identity headers\n\
+         curl -s http://{proxy}/admin/reports -H 'Authorization: Bearer {alice}'\n\n\
+         # 403 insufficient_scope: bob is in no group\n\
+         curl -si http://{proxy}/admin/reports -H 'Authorization: Bearer {bob}'\n\n\
+         # 401 missing_token: no token\n\
+         curl -si http://{proxy}/api/hello\n\n\
+         # keys and readiness\n\
+         curl -s http://{admin}/keys\n\n\
+         Ctrl-C stops the demo."
+    );
+    crate::cmd::run::serve(config, listener, admin_listener).await
+}
+
+/// Claims of a Cognito-shaped access token (used by the demo).
+impl DevIssuer {
+    pub fn access_claims(&self, user: &str, groups: &[&str], now: u64) -> serde_json::Value {
+        json!({
+            "sub": format!("{user}-0000-4000-8000-000000000000"),
+            "iss": self.issuer(),
+            "token_use": "access",
+            "client_id": CLIENT_ID,
+            "scope": "aws.cognito.signin.user.admin",
+            "username": user,
+            "cognito:groups": groups,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 3600,
+            "jti": format!("{user}-jti"),
+            "origin_jti": format!("{user}-origin-jti"),
+        })
+    }
 }
