@@ -8,14 +8,17 @@ pub mod policy;
 pub mod token;
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use crate::config::IssuerConfig;
+use crate::config::{Alg, IssuerConfig, TokenUse};
 use crate::jwks::IssuerKeys;
 
-pub use identity::Identity;
+pub use claims::ClaimError;
+pub use identity::{Identity, IdentityError};
+pub use jwt::ParseError;
 pub use policy::PolicyError;
 pub use token::Token;
 
@@ -36,6 +39,8 @@ pub struct Verified {
     pub generation: u64,
     /// `exp`, seconds since the epoch.
     pub exp: f64,
+    /// `None` for generic issuers.
+    pub token_use: Option<TokenUse>,
     /// The verified payload, parsed.
     pub claims: Map<String, Value>,
     /// Header values derived from the claims, computed once.
@@ -45,29 +50,89 @@ pub struct Verified {
 /// Why a token was refused. Each variant is a fact; `description()` is the text users see.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AuthError {
-    #[error("token too large")]
+    #[error("token of {len} bytes exceeds {limit}")]
     TooLarge { len: usize, limit: usize },
-    #[error("malformed token")]
-    Malformed,
-    #[error("issuer has no keys yet")]
+    #[error("malformed token: {0}")]
+    Malformed(ParseError),
+    #[error("no iss claim")]
+    MissingIssuer,
+    #[error("iss matches no configured issuer")]
+    UnknownIssuer,
+    #[error("issuer {issuer} has no keys yet")]
     KeysUnavailable { issuer: usize },
+    #[error("issuer {issuer}: {rule}")]
+    Rejected { issuer: usize, rule: Rule },
+}
+
+/// A rule broken once the issuer is known.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Rule {
+    #[error("alg missing")]
+    AlgMissing,
+    #[error("alg not allowed")]
+    AlgNotAllowed,
+    #[error("kid missing")]
+    KidMissing,
+    #[error("crit header present")]
+    Crit,
+    #[error("unknown kid")]
+    UnknownKid,
+    #[error("key does not fit the alg")]
+    KeyMismatch,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("{0}")]
+    Claim(ClaimError),
+    #[error("{0}")]
+    Identity(IdentityError),
 }
 
 impl AuthError {
     /// The configured issuer the token was matched to, when verification got that far.
     pub fn issuer(&self) -> Option<usize> {
         match self {
-            AuthError::KeysUnavailable { issuer } => Some(*issuer),
-            AuthError::TooLarge { .. } | AuthError::Malformed => None,
+            AuthError::KeysUnavailable { issuer } | AuthError::Rejected { issuer, .. } => {
+                Some(*issuer)
+            }
+            AuthError::TooLarge { .. }
+            | AuthError::Malformed(_)
+            | AuthError::MissingIssuer
+            | AuthError::UnknownIssuer => None,
         }
     }
 
-    /// The `error_description` of the 401 (never contains the token).
+    /// Whether a refetch of the issuer's key set could change the verdict.
+    pub fn is_unknown_kid(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Rejected {
+                rule: Rule::UnknownKid,
+                ..
+            }
+        )
+    }
+
+    /// The `error_description` of the 401: names the rule, never echoes the token.
     pub fn description(&self) -> &'static str {
         match self {
             AuthError::TooLarge { .. } => "token too large",
-            AuthError::Malformed => "malformed token",
+            AuthError::Malformed(ParseError::DuplicateKey { .. }) => "duplicate JSON key",
+            AuthError::Malformed(ParseError::Base64 { .. }) => "token not base64url",
+            AuthError::Malformed(_) => "malformed token",
+            AuthError::MissingIssuer => "iss missing",
+            AuthError::UnknownIssuer => "unknown issuer",
             AuthError::KeysUnavailable { .. } => "issuer has no keys yet",
+            AuthError::Rejected { rule, .. } => match rule {
+                Rule::AlgMissing => "alg missing",
+                Rule::AlgNotAllowed => "alg not allowed",
+                Rule::KidMissing => "kid missing",
+                Rule::Crit => "crit header not supported",
+                Rule::UnknownKid => "unknown kid",
+                Rule::KeyMismatch => "key does not match alg",
+                Rule::BadSignature => "bad signature",
+                Rule::Claim(c) => c.description(),
+                Rule::Identity(_) => "claim cannot be forwarded in a header",
+            },
         }
     }
 }
@@ -89,13 +154,102 @@ impl Verifier {
 
     /// Verifies `token` against every rule of SPEC section 3 at time `now`.
     pub fn verify(&self, token: &str, now: SystemTime) -> Result<Verified, AuthError> {
-        let _ = now;
         if token.len() > self.max_bytes {
             return Err(AuthError::TooLarge {
                 len: token.len(),
                 limit: self.max_bytes,
             });
         }
-        Err(AuthError::Malformed)
+        let parsed = jwt::parse(token).map_err(AuthError::Malformed)?;
+        let iss = match parsed.payload.get("iss") {
+            Some(Value::String(iss)) => iss,
+            _ => return Err(AuthError::MissingIssuer),
+        };
+        let (index, issuer) = self
+            .issuers
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.config.issuer == *iss)
+            .ok_or(AuthError::UnknownIssuer)?;
+        let reject = |rule: Rule| AuthError::Rejected {
+            issuer: index,
+            rule,
+        };
+
+        // Header rules.
+        let alg = match parsed.header.get("alg") {
+            Some(Value::String(a)) => a,
+            _ => return Err(reject(Rule::AlgMissing)),
+        };
+        let alg = Alg::parse(alg)
+            .filter(|a| issuer.config.algorithms.contains(a))
+            .ok_or_else(|| reject(Rule::AlgNotAllowed))?;
+        if parsed.header.contains_key("crit") {
+            return Err(reject(Rule::Crit));
+        }
+        let kid = match parsed.header.get("kid") {
+            Some(Value::String(k)) if !k.is_empty() => k,
+            _ => return Err(reject(Rule::KidMissing)),
+        };
+
+        // Key: only from the configured key set (jku, x5u, jwk, x5c are never read).
+        let set = issuer
+            .keys
+            .load()
+            .ok_or(AuthError::KeysUnavailable { issuer: index })?;
+        let key = set.get(kid).ok_or_else(|| reject(Rule::UnknownKid))?;
+        if !key.family.fits(alg) || key.alg.is_some_and(|a| a != alg) {
+            return Err(reject(Rule::KeyMismatch));
+        }
+        let valid = jsonwebtoken::crypto::verify(
+            parsed.signature_b64,
+            parsed.signing_input.as_bytes(),
+            &key.key,
+            algorithm(alg),
+        )
+        .unwrap_or(false);
+        if !valid {
+            return Err(reject(Rule::BadSignature));
+        }
+
+        // Claims.
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let checked = claims::check(&issuer.config, &parsed.payload, now)
+            .map_err(|c| reject(Rule::Claim(c)))?;
+        let identity = Identity::build(
+            &issuer.config,
+            &parsed.payload,
+            &checked,
+            parsed.payload_b64,
+        )
+        .map_err(|e| reject(Rule::Identity(e)))?;
+        Ok(Verified {
+            issuer: index,
+            kid: kid.clone(),
+            generation: set.generation,
+            exp: checked.exp,
+            token_use: checked.token_use,
+            claims: parsed.payload,
+            identity,
+        })
     }
 }
+
+fn algorithm(alg: Alg) -> Algorithm {
+    match alg {
+        Alg::RS256 => Algorithm::RS256,
+        Alg::RS384 => Algorithm::RS384,
+        Alg::RS512 => Algorithm::RS512,
+        Alg::PS256 => Algorithm::PS256,
+        Alg::PS384 => Algorithm::PS384,
+        Alg::PS512 => Algorithm::PS512,
+        Alg::ES256 => Algorithm::ES256,
+        Alg::ES384 => Algorithm::ES384,
+        Alg::EdDSA => Algorithm::EdDSA,
+    }
+}
+
+#[cfg(test)]
+mod attacks;

@@ -1,4 +1,7 @@
 //! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, claims.
+//! Pure and allocation-free over the verified claims.
+
+use serde_json::Value;
 
 use crate::auth::Verified;
 use crate::config::Require;
@@ -7,17 +10,69 @@ use crate::config::Require;
 pub enum PolicyError {
     #[error("wrong token_use")]
     TokenUse,
+    #[error("missing group")]
+    GroupsAny,
+    #[error("missing group")]
+    GroupsAll,
+    #[error("missing scope")]
+    Scope,
+    #[error("claim not allowed")]
+    Claim,
 }
 
 impl PolicyError {
     pub fn description(&self) -> &'static str {
         match self {
             PolicyError::TokenUse => "wrong token_use",
+            PolicyError::GroupsAny => "missing group",
+            PolicyError::GroupsAll => "missing group",
+            PolicyError::Scope => "missing scope",
+            PolicyError::Claim => "claim not allowed",
         }
     }
 }
 
 pub fn check(require: &Require, verified: &Verified) -> Result<(), PolicyError> {
-    let _ = (require, verified);
+    let claims = &verified.claims;
+    if !require.token_use.is_empty()
+        && !verified
+            .token_use
+            .is_some_and(|t| require.token_use.contains(&t))
+    {
+        return Err(PolicyError::TokenUse);
+    }
+    let in_groups = |g: &String| {
+        claims
+            .get("cognito:groups")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(g.as_str())))
+    };
+    if !require.groups_any.is_empty() && !require.groups_any.iter().any(in_groups) {
+        return Err(PolicyError::GroupsAny);
+    }
+    if !require.groups_all.iter().all(in_groups) {
+        return Err(PolicyError::GroupsAll);
+    }
+    let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
+    if !require
+        .scopes_all
+        .iter()
+        .all(|s| scope.split(' ').any(|have| have == s))
+    {
+        return Err(PolicyError::Scope);
+    }
+    for (name, accepted) in &require.claims {
+        let ok = match claims.get(name) {
+            Some(Value::String(s)) => accepted.iter().any(|a| a == s),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+                let text = v.to_string();
+                accepted.contains(&text)
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(PolicyError::Claim);
+        }
+    }
     Ok(())
 }

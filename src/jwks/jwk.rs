@@ -1,8 +1,17 @@
-//! Parsing a JWKS document into usable verification keys, skipping unusable ones one by one.
+//! Parsing a JWKS document into usable verification keys, skipping unusable ones one by one
+//! (`use` other than `sig`, unknown or symmetric `alg`, RSA under 2048 bits, no `kid`).
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::DecodingKey;
+use serde_json::{Map, Value};
 
 use crate::config::Alg;
+
+/// The smallest RSA modulus accepted (SPEC section 3.4).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Longer kids are refused: a kid is only ever an exact map key.
+pub const MAX_KID_BYTES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFamily {
@@ -10,6 +19,21 @@ pub enum KeyFamily {
     EcP256,
     EcP384,
     Ed25519,
+}
+
+impl KeyFamily {
+    /// Whether a token signed with `alg` can be checked with a key of this family.
+    pub fn fits(self, alg: Alg) -> bool {
+        matches!(
+            (self, alg),
+            (
+                KeyFamily::Rsa,
+                Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512
+            ) | (KeyFamily::EcP256, Alg::ES256)
+                | (KeyFamily::EcP384, Alg::ES384)
+                | (KeyFamily::Ed25519, Alg::EdDSA)
+        )
+    }
 }
 
 /// One usable key: `use` absent or `sig`, RSA modulus >= 2048 bits.
@@ -41,14 +65,136 @@ pub struct SkippedKey {
 /// Why a whole JWKS document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwksError {
-    #[error("not a JWKS document")]
+    #[error("not a JWKS document (a JSON object with a `keys` array)")]
     NotJwks,
-    #[error("no usable key")]
+    #[error("no usable key in the set")]
     NoUsableKey,
 }
 
 /// Parses a JWKS document. A set with no usable key is an error (SPEC section 4).
 pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), JwksError> {
-    let _ = body;
-    Err(JwksError::NotJwks)
+    let doc: Value = serde_json::from_slice(body).map_err(|_| JwksError::NotJwks)?;
+    let entries = doc
+        .as_object()
+        .and_then(|o| o.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or(JwksError::NotJwks)?;
+    let mut keys: Vec<VerifyKey> = Vec::with_capacity(entries.len());
+    let mut skipped = Vec::new();
+    let mut duplicates: Vec<String> = Vec::new();
+    for entry in entries {
+        let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
+        match entry.as_object().ok_or("not an object").and_then(parse_key) {
+            Ok(key) => {
+                if keys.iter().any(|k| k.kid == key.kid) {
+                    duplicates.push(key.kid);
+                } else {
+                    keys.push(key);
+                }
+            }
+            Err(reason) => skipped.push(SkippedKey { kid, reason }),
+        }
+    }
+    // Two keys under one kid: neither can be trusted to be the one meant.
+    for kid in duplicates {
+        keys.retain(|k| k.kid != kid);
+        skipped.push(SkippedKey {
+            kid: Some(kid),
+            reason: "duplicate kid in the set",
+        });
+    }
+    if keys.is_empty() {
+        return Err(JwksError::NoUsableKey);
+    }
+    Ok((keys, skipped))
+}
+
+fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
+    let kid = match jwk.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() && k.len() <= MAX_KID_BYTES => k.clone(),
+        Some(Value::String(_)) => return Err("kid empty or too long"),
+        _ => return Err("no kid"),
+    };
+    match jwk.get("use") {
+        None => {}
+        Some(Value::String(u)) if u == "sig" => {}
+        Some(_) => return Err("use is not sig"),
+    }
+    let alg = match jwk.get("alg") {
+        None => None,
+        Some(Value::String(a)) => Some(Alg::parse(a).ok_or("alg not supported")?),
+        Some(_) => return Err("alg not a string"),
+    };
+    let kty = jwk.get("kty").and_then(Value::as_str).ok_or("no kty")?;
+    let (family, key) = match kty {
+        "RSA" => {
+            let n = b64_field(jwk, "n")?;
+            let e = b64_field(jwk, "e")?;
+            if modulus_bits(&n) < MIN_RSA_BITS {
+                return Err("RSA modulus under 2048 bits");
+            }
+            if e.iter().all(|b| *b == 0) {
+                return Err("RSA exponent is zero");
+            }
+            (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+        }
+        "EC" => {
+            let (family, len) = match jwk.get("crv").and_then(Value::as_str) {
+                Some("P-256") => (KeyFamily::EcP256, 32),
+                Some("P-384") => (KeyFamily::EcP384, 48),
+                _ => return Err("EC curve not supported"),
+            };
+            let x = str_field(jwk, "x")?;
+            let y = str_field(jwk, "y")?;
+            if b64_field(jwk, "x")?.len() != len || b64_field(jwk, "y")?.len() != len {
+                return Err("EC coordinates of the wrong length");
+            }
+            let key = DecodingKey::from_ec_components(x, y).map_err(|_| "EC key invalid")?;
+            (family, key)
+        }
+        "OKP" => {
+            if jwk.get("crv").and_then(Value::as_str) != Some("Ed25519") {
+                return Err("OKP curve not supported");
+            }
+            if b64_field(jwk, "x")?.len() != 32 {
+                return Err("Ed25519 key of the wrong length");
+            }
+            let key = DecodingKey::from_ed_components(str_field(jwk, "x")?)
+                .map_err(|_| "Ed25519 key invalid")?;
+            (KeyFamily::Ed25519, key)
+        }
+        _ => return Err("kty not supported"),
+    };
+    if let Some(alg) = alg {
+        if !family.fits(alg) {
+            return Err("alg does not fit the key type");
+        }
+    }
+    Ok(VerifyKey {
+        kid,
+        alg,
+        family,
+        key,
+    })
+}
+
+fn str_field<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, &'static str> {
+    jwk.get(name)
+        .and_then(Value::as_str)
+        .ok_or("key material missing")
+}
+
+fn b64_field(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, &'static str> {
+    let s = str_field(jwk, name)?;
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| "key material not base64url")
+}
+
+/// Bits of a big-endian unsigned integer, leading zeros ignored.
+fn modulus_bits(n: &[u8]) -> usize {
+    match n.iter().position(|b| *b != 0) {
+        None => 0,
+        Some(i) => (n.len() - i - 1) * 8 + (8 - n[i].leading_zeros() as usize),
+    }
 }
