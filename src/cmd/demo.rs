@@ -45,6 +45,8 @@ routes:
       groups_any: [admin]
   - name: api
     match: { path_prefix: / }
+forward:
+  authorization: strip
 log:
   format: text
   level: info
