@@ -1,0 +1,418 @@
+//! Test harness: runs the real `tokengate` binary on loopback against a real JWKS HTTP server
+//! and a real echo upstream, and talks to it with raw HTTP/1.1 over TCP (so hostile request
+//! lines reach it exactly as written). Every child process is killed by its PID on drop.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeyPair;
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tokengate");
+pub const CLIENT: &str = "test-client";
+
+/// The shared tokio runtime the in-process servers run on.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(body).unwrap()
+}
+
+/// An RSA signing key with a kid (the test fixtures).
+pub struct Signer {
+    pub kid: String,
+    key: KeyPair,
+}
+
+impl Signer {
+    pub fn issuer_key() -> Signer {
+        Signer::from_pem("k1", include_str!("../fixtures/keys/issuer-rsa2048.pem"))
+    }
+    pub fn attacker_key() -> Signer {
+        Signer::from_pem("k1", include_str!("../fixtures/keys/attacker-rsa2048.pem"))
+    }
+    pub fn from_pem(kid: &str, pem: &str) -> Signer {
+        Signer {
+            kid: kid.to_owned(),
+            key: KeyPair::from_pkcs8(&pem_der(pem)).unwrap(),
+        }
+    }
+    pub fn jwk(&self) -> Value {
+        let p = self.key.public_key();
+        json!({"kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256",
+            "n": b64(p.modulus().big_endian_without_leading_zero()),
+            "e": b64(p.exponent().big_endian_without_leading_zero())})
+    }
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
+        let mut sig = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+        format!("{input}.{}", b64(sig))
+    }
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(
+            &json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}),
+            claims,
+        )
+    }
+}
+
+/// Cognito-shaped access token claims.
+pub fn access_claims(iss: &str, user: &str, groups: &[&str]) -> Value {
+    let now = now();
+    json!({"sub": format!("sub-{user}"), "iss": iss, "token_use": "access", "client_id": CLIENT,
+        "username": user, "scope": "openid orders/read", "cognito:groups": groups,
+        "exp": now + 3600, "iat": now, "auth_time": now, "jti": "j1", "origin_jti": "o1"})
+}
+
+/// Cognito-shaped ID token claims.
+pub fn id_claims(iss: &str, user: &str) -> Value {
+    let now = now();
+    json!({"sub": format!("sub-{user}"), "iss": iss, "token_use": "id", "aud": CLIENT,
+        "cognito:username": user, "email": format!("{user}@example.com"), "email_verified": true,
+        "exp": now + 3600, "iat": now, "auth_time": now, "jti": "j2", "origin_jti": "o2"})
+}
+
+/// A JWKS endpoint whose body and status a test can change; counts fetches.
+pub struct JwksServer {
+    pub addr: SocketAddr,
+    pub fetches: Arc<AtomicUsize>,
+    pub body: Arc<ArcSwap<Bytes>>,
+    pub status: Arc<AtomicU16>,
+}
+
+impl JwksServer {
+    pub fn start(jwks: &Value) -> JwksServer {
+        let listener = StdListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let body = Arc::new(ArcSwap::from_pointee(Bytes::from(jwks.to_string())));
+        let status = Arc::new(AtomicU16::new(200));
+        let (f, b, s) = (fetches.clone(), body.clone(), status.clone());
+        runtime().spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (f, b, s) = (f.clone(), b.clone(), s.clone());
+                let service = service_fn(move |_req| {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    let mut resp = hyper::Response::new(Full::new(Bytes::clone(&b.load())));
+                    *resp.status_mut() =
+                        hyper::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap();
+                    async move { Ok::<_, Infallible>(resp) }
+                });
+                tokio::spawn(
+                    auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned(),
+                );
+            }
+        });
+        JwksServer {
+            addr,
+            fetches,
+            body,
+            status,
+        }
+    }
+
+    /// The issuer URL of a pool served here.
+    pub fn issuer(&self, pool: &str) -> String {
+        format!("http://{}/{pool}", self.addr)
+    }
+
+    pub fn fetch_count(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+/// The echo upstream (tokengate's own demo upstream: method, path, headers as JSON).
+pub fn start_echo() -> SocketAddr {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        tokengate::cmd::demo::serve_echo(listener).await;
+    });
+    addr
+}
+
+/// A slow upstream: accepts, waits, answers 200.
+pub fn start_slow_upstream(delay: Duration) -> SocketAddr {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service_fn(move |_req| async move {
+                tokio::time::sleep(delay).await;
+                Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"late"))))
+            });
+            tokio::spawn(
+                auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned(),
+            );
+        }
+    });
+    addr
+}
+
+/// A running tokengate child process.
+pub struct Tokengate {
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub log: PathBuf,
+    pub config: PathBuf,
+    child: Child,
+}
+
+impl Tokengate {
+    /// Writes `config` (with `LISTEN` and `ADMIN` replaced) and starts `tokengate run`.
+    /// Waits until `/healthz` answers; with `ready`, until `/readyz` is 200.
+    pub fn start(config: &str, ready: bool) -> Tokengate {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let text = config
+            .replace("LISTEN", &addr.to_string())
+            .replace("ADMIN", &admin.to_string());
+        let dir = std::env::temp_dir().join(format!(
+            "tokengate-test-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config_path = dir.join("tokengate.yaml");
+        std::fs::write(&config_path, text).unwrap();
+        let log = dir.join("output.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .unwrap();
+        let tg = Tokengate {
+            addr,
+            admin,
+            log,
+            config: config_path,
+            child,
+        };
+        let path = if ready { "/readyz" } else { "/healthz" };
+        for _ in 0..200 {
+            if let Ok(r) = try_request(admin, &get(path)) {
+                if r.status == 200 {
+                    return tg;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("tokengate did not become ready: {}", tg.output());
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a raw request to the data plane.
+    pub fn send(&self, raw: &str) -> Reply {
+        try_request(self.addr, raw).unwrap()
+    }
+
+    pub fn admin_get(&self, path: &str) -> Reply {
+        try_request(self.admin, &get(path)).unwrap()
+    }
+
+    /// Waits for the process to exit (after a signal); returns its exit code.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let steps = limit.as_millis() / 20;
+        for _ in 0..steps {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Tokengate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain GET request line and headers, closing the connection afterwards.
+pub fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n\r\n")
+}
+
+/// A GET with extra header lines (each `Name: value`).
+pub fn get_with(path: &str, headers: &[&str]) -> String {
+    let mut r = format!("GET {path} HTTP/1.1\r\nHost: test.local\r\n");
+    for h in headers {
+        r.push_str(h);
+        r.push_str("\r\n");
+    }
+    r.push_str("Connection: close\r\n\r\n");
+    r
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}")
+}
+
+/// A parsed HTTP/1.1 response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: BTreeMap<String, Vec<String>>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    /// The echo upstream's view of one request header (first value).
+    pub fn upstream_header(&self, name: &str) -> Option<String> {
+        self.json()["headers"][name][0].as_str().map(str::to_owned)
+    }
+    pub fn upstream_saw(&self, name: &str) -> bool {
+        !self.json()["headers"][name].is_null()
+    }
+}
+
+pub fn try_request(addr: SocketAddr, raw: &str) -> std::io::Result<Reply> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    stream.write_all(raw.as_bytes())?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf)?;
+    parse_reply(&buf)
+}
+
+fn parse_reply(buf: &[u8]) -> std::io::Result<Reply> {
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response");
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(bad)?;
+    let head = std::str::from_utf8(&buf[..end]).map_err(|_| bad())?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            headers
+                .entry(k.trim().to_ascii_lowercase())
+                .or_default()
+                .push(v.trim().to_owned());
+        }
+    }
+    let raw_body = &buf[end + 4..];
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.iter().any(|x| x.contains("chunked")));
+    let body = if chunked {
+        dechunk(raw_body)
+    } else {
+        raw_body.to_vec()
+    };
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
+        let size_line = std::str::from_utf8(&data[..pos]).unwrap_or("0");
+        let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = pos + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+    out
+}
