@@ -1,8 +1,19 @@
 //! End-to-end tests of the proxy: the real binary on loopback, a real JWKS server, a real
 //! echo upstream. One test binary; scenarios live in `tests/proxy/*.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/harness.rs"]
 mod harness;
 
+#[path = "proxy/setup.rs"]
+mod setup;
+
 #[path = "proxy/statuses.rs"]
 mod statuses;
+
+#[path = "proxy/hygiene.rs"]
+mod hygiene;
+
+#[path = "proxy/operations.rs"]
+mod operations;

@@ -1,7 +1,7 @@
 //! Test harness: runs the real `tokengate` binary on loopback against a real JWKS HTTP server
 //! and a real echo upstream, and talks to it with raw HTTP/1.1 over TCP (so hostile request
 //! lines reach it exactly as written). Every child process is killed by its PID on drop.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

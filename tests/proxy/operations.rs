@@ -1,0 +1,323 @@
+//! The admin listener, metrics, JWKS fetch counts, access logs (and that no secret is ever
+//! logged), and the command line.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::harness::*;
+use crate::setup::Scene;
+
+#[test]
+fn healthz_readyz_and_keys_report_each_issuer() {
+    let s = Scene::start();
+    assert_eq!(s.tg.admin_get("/healthz").status, 200);
+    let ready = s.tg.admin_get("/readyz");
+    assert_eq!(ready.status, 503, "issuer `down` has no keys");
+    assert_eq!(ready.json()["issuers_without_keys"], json!(["down"]));
+    let keys = s.tg.admin_get("/keys").json();
+    let main = &keys["issuers"][0];
+    assert_eq!(main["name"], "main");
+    assert_eq!(main["kids"], json!(["k1"]));
+    assert_eq!(main["source"], "fetch");
+    assert!(main["fetched_at"].as_str().unwrap().ends_with('Z'));
+    assert!(main["last_error"].is_null());
+    assert!(main["next_refresh"].as_str().is_some());
+    let down = &keys["issuers"][1];
+    assert_eq!(down["kids"], json!([]));
+    assert!(down["source"].is_null());
+    assert!(down["last_error"].as_str().unwrap().contains("500"));
+    assert_eq!(s.jwks.fetch_count(), 1);
+    assert!(s.down.fetch_count() >= 1);
+}
+
+#[test]
+fn readyz_is_200_once_every_issuer_has_keys() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let config = format!(
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: a\n    cognito: {{ issuer: '{}' }}\n    client_ids: [c]\n  - name: b\n    cognito: {{ issuer: '{}' }}\n    client_ids: [c]\n",
+        jwks.issuer("us-east-1_A"),
+        jwks.issuer("us-east-1_B")
+    );
+    let tg = Tokengate::start(&config, true);
+    assert_eq!(tg.admin_get("/readyz").json()["ready"], true);
+    assert_eq!(jwks.fetch_count(), 2, "one fetch per issuer at start-up");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let token = key.sign(&access_claims(&jwks.issuer("us-east-1_A"), "x", &[]));
+    for _ in 0..20 {
+        tg.send(&get_with("/", &[&bearer(&token)]));
+    }
+    assert_eq!(jwks.fetch_count(), 2, "requests never fetch keys");
+}
+
+#[test]
+fn metrics_expose_every_family_with_bounded_labels() {
+    let s = Scene::start();
+    s.get("/api/x", &s.access("alice", &[]));
+    s.get("/api/x", "garbage");
+    s.tg.send(&get("/nowhere"));
+    let text = String::from_utf8(s.tg.admin_get("/metrics").body).unwrap();
+    for family in [
+        "tokengate_requests_total",
+        "tokengate_request_duration_seconds",
+        "tokengate_token_verifications_total",
+        "tokengate_verify_cache_total",
+        "tokengate_jwks_fetches_total",
+        "tokengate_jwks_keys",
+        "tokengate_jwks_last_success_timestamp_seconds",
+        "tokengate_upstream_duration_seconds",
+        "tokengate_inflight_requests",
+        "tokengate_config_reloads_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing"
+        );
+    }
+    assert!(
+        text.contains(r#"tokengate_requests_total{outcome="allowed",route="api"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"tokengate_requests_total{outcome="invalid_token",route="api"} 1"#));
+    assert!(text.contains(r#"tokengate_requests_total{outcome="no_route",route="-"} 1"#));
+    assert!(text.contains(r#"tokengate_token_verifications_total{issuer="main",result="valid"} 1"#));
+    assert!(text
+        .contains(r#"tokengate_token_verifications_total{issuer="unknown",result="invalid"} 1"#));
+    assert!(text.contains(r#"tokengate_jwks_fetches_total{issuer="main",result="ok"} 1"#));
+    assert!(text.contains(r#"tokengate_jwks_fetches_total{issuer="down",result="http_status"}"#));
+    assert!(text.contains(r#"tokengate_jwks_keys{issuer="main"} 1"#));
+    assert!(!text.contains("garbage"));
+}
+
+#[test]
+fn logs_never_contain_a_token_an_authorization_value_or_a_cookie() {
+    let s = Scene::with(
+        "token:\n  sources: [header, 'cookie:tg', 'query:access_token']\nlog:\n  level: debug\n",
+    );
+    let good = s.access("alice", &[]);
+    let expired = {
+        let mut c = access_claims(&s.iss, "alice", &[]);
+        c["exp"] = json!(now() - 5);
+        s.key.sign(&c)
+    };
+    let forged = Signer::attacker_key().sign(&access_claims(&s.iss, "mallory", &[]));
+    let cookie_secret = "session-secret-value-4711";
+    for t in [&good, &expired, &forged] {
+        s.get("/api/x", t);
+        s.tg.send(&get_with(
+            "/api/y",
+            &[&format!("Cookie: tg={t}; other={cookie_secret}")],
+        ));
+        s.tg.send(&get(&format!("/api/z?access_token={t}")));
+    }
+    s.tg.send(&get_with(
+        "/api/x",
+        &["Authorization: Basic dXNlcjpwYXNzd29yZA=="],
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let out = s.tg.output();
+    for secret in [&good, &expired, &forged] {
+        assert!(!out.contains(secret.as_str()), "a token reached the logs");
+        for part in secret.split('.') {
+            assert!(!out.contains(part), "a token segment reached the logs");
+        }
+    }
+    assert!(!out.contains(cookie_secret));
+    assert!(!out.contains("dXNlcjpwYXNzd29yZA"));
+    // One JSON access-log line per request, with every field.
+    let access: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "access")
+        .collect();
+    assert_eq!(access.len(), 10, "{out}");
+    for line in &access {
+        for field in [
+            "method",
+            "path",
+            "status",
+            "outcome",
+            "reason",
+            "sub",
+            "issuer",
+            "route",
+            "duration_ms",
+        ] {
+            assert!(!line[field].is_null(), "{field} missing in {line}");
+        }
+        assert!(!line["path"].as_str().unwrap().contains('?'));
+    }
+    let ok = access.iter().find(|l| l["status"] == 200).unwrap();
+    assert_eq!(ok["sub"], "sub-alice");
+    assert_eq!(ok["issuer"], "main");
+    assert_eq!(ok["route"], "api");
+    assert_eq!(ok["outcome"], "allowed");
+    assert!(access.iter().any(|l| l["reason"] == "token expired"));
+}
+
+fn tokengate(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("TOKENGATE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let help = tokengate(&["--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for cmd in ["run", "check-config", "verify", "decode", "demo"] {
+        assert!(text.contains(cmd), "{cmd} missing from --help");
+    }
+    let version = tokengate(&["--version"]);
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn check_config_prints_ok_or_every_problem_with_its_path() {
+    let ok = tokengate(&["check-config", "config/tokengate.yaml"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "ok");
+    let dir = std::env::temp_dir().join(format!("tg-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "upstream: { url: http://127.0.0.1:1 }\nissuers:\n  - name: main\n    cognito: { region: us-east-1, user_pool_id: us-east-1_A1 }\n    client_ids: []\nserver: { listn: x }\n").unwrap();
+    let out = tokengate(&["check-config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("issuers[0].client_ids: must not be empty"),
+        "{text}"
+    );
+    assert!(text.contains("server.listn: unknown field"), "{text}");
+    // `run` with the same file: exit 1 and one clear line.
+    let run = tokengate(&["run", "--config", bad.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("client_ids"));
+}
+
+#[test]
+fn decode_prints_header_and_payload_without_verifying() {
+    let token = Signer::attacker_key().sign(&json!({"sub": "x", "iss": "y"}));
+    let out = tokengate(&["decode", &token]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["payload"]["sub"], "x");
+    assert_eq!(v["header"]["kid"], "k1");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT verified"));
+    assert_eq!(tokengate(&["decode", "garbage"]).status.code(), Some(1));
+}
+
+#[test]
+fn verify_answers_valid_invalid_or_could_not_check() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let iss = jwks.issuer("us-east-1_Main");
+    let dir = std::env::temp_dir().join(format!("tg-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("c.yaml");
+    std::fs::write(&config, format!("upstream: {{ url: http://127.0.0.1:1 }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n  - name: gone\n    cognito: {{ issuer: 'http://127.0.0.1:{}/p' }}\n    client_ids: [{CLIENT}]\njwks: {{ fetch_timeout: 1s }}\n", free_port())).unwrap();
+    let cfg = config.to_str().unwrap();
+    let good = key.sign(&access_claims(&iss, "alice", &[]));
+    let out = tokengate(&["verify", "--config", cfg, &good]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["issuer"], "main");
+    assert_eq!(v["claims"]["username"], "alice");
+    let forged = Signer::attacker_key().sign(&access_claims(&iss, "alice", &[]));
+    let out = tokengate(&["verify", "--config", cfg, &forged]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reason"], "bad signature");
+    let gone_iss = std::fs::read_to_string(&config).unwrap();
+    let gone_iss = gone_iss.lines().find(|l| l.contains("/p'")).unwrap();
+    let gone_iss = gone_iss.split('\'').nth(1).unwrap().to_owned();
+    let token = key.sign(&access_claims(&gone_iss, "a", &[]));
+    let out = tokengate(&["verify", "--config", cfg, &token]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn demo_prints_curl_lines_that_give_200_403_and_401() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Kill(child);
+    let mut curls = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line.starts_with("curl") {
+            curls.push(line.clone());
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    assert_eq!(curls.len(), 4, "{curls:?}");
+    let mut statuses = Vec::new();
+    for curl in &curls[..3] {
+        let url = curl
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap();
+        let rest = url.trim_start_matches("http://");
+        let (addr, path) = rest.split_at(rest.find('/').unwrap());
+        let headers: Vec<String> = curl
+            .split("-H '")
+            .skip(1)
+            .map(|h| h.trim_end().trim_end_matches('\'').to_owned())
+            .collect();
+        let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let mut reply = None;
+        for _ in 0..100 {
+            if let Ok(r) = try_request(addr.parse().unwrap(), &get_with(path, &refs)) {
+                if r.status != 503 {
+                    reply = Some(r);
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let r = reply.expect("the demo proxy answered");
+        if r.status == 200 {
+            assert_eq!(
+                r.upstream_header("x-auth-username").as_deref(),
+                Some("alice")
+            );
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [200, 403, 401]);
+}
