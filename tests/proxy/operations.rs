@@ -321,3 +321,123 @@ fn demo_prints_curl_lines_that_give_200_403_and_401() {
     }
     assert_eq!(statuses, [200, 403, 401]);
 }
+
+/// Starts tokengate against a JWKS server answering `status` with `body`; returns what
+/// `/keys` says about the issuer once its first fetch has failed or succeeded.
+fn first_fetch(status: u16, body: &str, extra: &str) -> (serde_json::Value, Tokengate) {
+    let jwks = JwksServer::start(&json!({}));
+    jwks.body
+        .store(std::sync::Arc::new(bytes::Bytes::from(body.to_owned())));
+    jwks.status
+        .store(status, std::sync::atomic::Ordering::SeqCst);
+    let upstream = start_echo();
+    let config = format!(
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{}' }}\n    client_ids: [c]\njwks: {{ fetch_timeout: 1s{extra} }}\n",
+        jwks.issuer("p")
+    );
+    let tg = Tokengate::start(&config, false);
+    for _ in 0..100 {
+        let keys = tg.admin_get("/keys").json();
+        let issuer = keys["issuers"][0].clone();
+        if !issuer["last_error"].is_null() || !issuer["source"].is_null() {
+            return (issuer, tg);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no fetch outcome: {}", tg.output());
+}
+
+#[test]
+fn a_jwks_endpoint_that_lies_leaves_the_issuer_without_keys() {
+    let key = Signer::issuer_key();
+    let good = json!({"keys": [key.jwk()]}).to_string();
+    let cases = [
+        (302, good.as_str(), "", "302"),
+        (404, good.as_str(), "", "404"),
+        (200, "not json", "", "not a JWKS"),
+        (200, r#"{"keys": {}}"#, "", "not a JWKS"),
+        (
+            200,
+            r#"{"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}"#,
+            "",
+            "no usable key",
+        ),
+        (200, good.as_str(), ", max_bytes: 100", "larger than 100"),
+    ];
+    for (status, body, extra, expected) in cases {
+        let (issuer, tg) = first_fetch(status, body, extra);
+        assert!(issuer["source"].is_null(), "{expected}: {issuer}");
+        let error = issuer["last_error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{expected}: {error}");
+        assert_eq!(tg.admin_get("/readyz").status, 503);
+    }
+    let (issuer, _tg) = first_fetch(200, &good, ", max_bytes: 100000");
+    assert_eq!(issuer["source"], "fetch");
+}
+
+#[test]
+fn h2c_prior_knowledge_requests_are_proxied() {
+    let s = Scene::start();
+    let token = s.access("alice", &[]);
+    let addr = s.tg.addr;
+    let reply = runtime().block_on(async move {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .http2_only(true)
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let request = hyper::Request::get(format!("http://{addr}/api/h2"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        let version = response.version();
+        let status = response.status();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        (version, status, body)
+    });
+    assert_eq!(reply.0, hyper::Version::HTTP_2);
+    assert_eq!(reply.1, 200);
+    let echo: serde_json::Value = serde_json::from_slice(&reply.2).unwrap();
+    assert_eq!(echo["headers"]["x-auth-sub"][0], "sub-alice");
+    assert_eq!(
+        echo["headers"]["host"][0],
+        addr.to_string(),
+        "Host from :authority"
+    );
+}
+
+#[test]
+fn a_hanging_jwks_endpoint_times_out_and_never_blocks_requests() {
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_addr = hang.local_addr().unwrap();
+    // Accept and hold connections without ever answering.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hang.incoming().take(16) {
+            held.push(stream);
+        }
+    });
+    let upstream = start_echo();
+    let config = format!(
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: 'http://{hang_addr}/p' }}\n    client_ids: [c]\njwks: {{ fetch_timeout: 500ms }}\nroutes:\n  - {{ match: {{ path_prefix: /public }}, auth: none }}\n  - {{ match: {{ path_prefix: / }} }}\n"
+    );
+    let tg = Tokengate::start(&config, false);
+    // Requests that need no key are answered while the fetch hangs.
+    assert_eq!(tg.send(&get("/public/x")).status, 200);
+    let token =
+        Signer::issuer_key().sign(&access_claims(&format!("http://{hang_addr}/p"), "a", &[]));
+    assert_eq!(tg.send(&get_with("/x", &[&bearer(&token)])).status, 503);
+    let mut error = String::new();
+    for _ in 0..100 {
+        let keys = tg.admin_get("/keys").json();
+        if let Some(e) = keys["issuers"][0]["last_error"].as_str() {
+            error = e.to_owned();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(error.contains("500ms"), "{error}");
+}
