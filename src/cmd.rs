@@ -24,3 +24,17 @@ pub fn token_arg(token: Option<String>) -> anyhow::Result<String> {
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
+
+/// The multi-threaded runtime the serving commands run on; a failure is printed as one line.
+pub fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("tokengate: cannot start the runtime: {e}");
+            None
+        }
+    }
+}

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod connector;
 pub mod error;
 pub mod jwks;
 pub mod metrics;

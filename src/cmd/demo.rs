@@ -54,15 +54,8 @@ log:
 
 pub fn run(listen: SocketAddr, admin: SocketAddr) -> ExitCode {
     telemetry::init(crate::config::LogFormat::Text, "info", Sink::Stderr);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("tokengate: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = super::runtime() else {
+        return ExitCode::from(1);
     };
     match runtime.block_on(demo(listen, admin)) {
         Ok(()) => ExitCode::SUCCESS,

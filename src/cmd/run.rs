@@ -30,15 +30,8 @@ pub fn run(path: &Path) -> ExitCode {
         }
     };
     telemetry::init(config.log.format, &config.log.level, Sink::Stdout);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("tokengate: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = super::runtime() else {
+        return ExitCode::from(1);
     };
     match runtime.block_on(bind_and_serve(config)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,16 +7,15 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH, USER_AGENT};
 use http::{HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::connector::Connector;
 use crate::jwks::jwk::{parse_jwks, JwksError, SkippedKey, VerifyKey};
 use crate::metrics::FetchResult;
 
 /// The pooled client every JWKS fetch goes through (built once).
-pub type JwksClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub type JwksClient = Client<Connector, Empty<Bytes>>;
 
 /// Why a fetch produced no key set. Facts only; the URI is known to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,19 +50,9 @@ impl FetchError {
 /// Builds the JWKS client: web PKI roots, http allowed only because config validation already
 /// restricted `http://` to loopback hosts or `allow_http`.
 pub fn client(connect_timeout: Duration) -> JwksClient {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(connect_timeout));
-    http.set_nodelay(true);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
-        .build(https)
+        .build(crate::connector::https(connect_timeout))
 }
 
 /// Fetches and parses one JWKS document.
