@@ -248,3 +248,13 @@ fn forward_headers_carry_claims_and_are_never_spoofable() {
         1
     );
 }
+
+#[test]
+fn a_request_head_over_max_header_bytes_is_431() {
+    let s = Scene::start();
+    let big = format!("X-Big: {}", "a".repeat(20_000));
+    let r = s.tg.send(&get_with("/public/x", &[&big]));
+    assert_eq!(r.status, 431);
+    let fits = format!("X-Big: {}", "a".repeat(8_000));
+    assert_eq!(s.tg.send(&get_with("/public/x", &[&fits])).status, 200);
+}
