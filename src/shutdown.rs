@@ -15,6 +15,24 @@ pub async fn on_signal(app: Arc<App>, stop: watch::Sender<bool>) {
     let _ = stop.send(true);
 }
 
+/// SIGHUP would end the process by default; until reload exists it is logged and ignored,
+/// so an operator's `kill -HUP` never takes the sidecar down.
+#[cfg(unix)]
+pub async fn ignore_hangup() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::warn!(
+            "SIGHUP received: configuration reload is not supported yet; restart to apply changes"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+pub async fn ignore_hangup() {}
+
 #[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};

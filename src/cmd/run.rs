@@ -79,12 +79,14 @@ pub async fn serve(
     let admin_task = tokio::spawn(admin::serve(admin_listener, Arc::clone(&app)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let signals = tokio::spawn(shutdown::on_signal(Arc::clone(&app), stop_tx));
+    let hangups = tokio::spawn(shutdown::ignore_hangup());
     server::serve(listener, app, server_config, stop_rx).await;
     for task in key_tasks {
         task.abort();
     }
     admin_task.abort();
     signals.abort();
+    hangups.abort();
     tracing::info!("tokengate stopped");
     Ok(())
 }

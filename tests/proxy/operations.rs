@@ -441,3 +441,38 @@ fn a_hanging_jwks_endpoint_times_out_and_never_blocks_requests() {
     }
     assert!(error.contains("500ms"), "{error}");
 }
+
+#[test]
+fn sighup_is_ignored_and_sigterm_exits_zero_after_readiness_turns_off() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let config = format!(
+        "server: {{ listen: LISTEN, shutdown_grace: 2s }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{}' }}\n    client_ids: [c]\n",
+        jwks.issuer("p")
+    );
+    let mut tg = Tokengate::start(&config, true);
+    let signal = |name: &str, pid: u32| {
+        let ok = Command::new("kill")
+            .args([name, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    signal("-HUP", tg.pid());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        tg.admin_get("/healthz").status,
+        200,
+        "SIGHUP must not stop tokengate"
+    );
+    assert!(tg.output().contains("not supported yet"));
+    signal("-TERM", tg.pid());
+    assert_eq!(
+        tg.wait(std::time::Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        tg.output()
+    );
+    assert!(tg.output().contains("shutdown signal received"));
+}
