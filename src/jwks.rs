@@ -7,11 +7,13 @@ pub mod refresh;
 pub mod jwk;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 pub use jwk::{parse_jwks, JwksError, KeyFamily, SkippedKey, VerifyKey};
 
@@ -77,16 +79,42 @@ pub struct KeyStatus {
     pub next_refresh: Option<SystemTime>,
 }
 
-/// The per-issuer handle: the current key set (none until the first good fetch) and status.
-#[derive(Debug, Default)]
+/// The per-issuer handle: the current key set (none until the first good fetch), status,
+/// and the single-flight refetch channel between requests and the issuer's key task.
+#[derive(Debug)]
 pub struct IssuerKeys {
     current: ArcSwapOption<KeySet>,
     status: ArcSwap<KeyStatus>,
+    /// Requests ask the key task for a refetch here (permits collapse into one).
+    refetch: Notify,
+    /// Counts finished fetches; waiters see it change when the fetch they wait on ends.
+    fetched: watch::Sender<u64>,
+    fetching: AtomicBool,
+    /// Milliseconds after `origin` at which the last fetch of any kind started.
+    last_start_ms: AtomicU64,
+    origin: Instant,
 }
+
+impl Default for IssuerKeys {
+    fn default() -> IssuerKeys {
+        IssuerKeys::new()
+    }
+}
+
+/// `last_start_ms` before any fetch.
+const NEVER: u64 = u64::MAX;
 
 impl IssuerKeys {
     pub fn new() -> IssuerKeys {
-        IssuerKeys::default()
+        IssuerKeys {
+            current: ArcSwapOption::empty(),
+            status: ArcSwap::default(),
+            refetch: Notify::new(),
+            fetched: watch::Sender::new(0),
+            fetching: AtomicBool::new(false),
+            last_start_ms: AtomicU64::new(NEVER),
+            origin: Instant::now(),
+        }
     }
 
     /// Lock-free read of the current set; `None` until one was published.
@@ -110,5 +138,46 @@ impl IssuerKeys {
 
     pub fn set_status(&self, status: KeyStatus) {
         self.status.store(Arc::new(status));
+    }
+
+    /// The key task marks the start of every fetch (`min_refresh_interval` counts from it).
+    pub fn fetch_started(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
+        self.last_start_ms.store(ms, Ordering::SeqCst);
+        self.fetching.store(true, Ordering::SeqCst);
+    }
+
+    /// The key task marks the end of every fetch, waking every request waiting on it.
+    pub fn fetch_finished(&self) {
+        self.fetching.store(false, Ordering::SeqCst);
+        self.fetched.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// How long until a new fetch may start (`Duration::ZERO` when it may start now).
+    pub fn until_refetch_allowed(&self, floor: Duration) -> Duration {
+        match self.last_start_ms.load(Ordering::SeqCst) {
+            NEVER => Duration::ZERO,
+            ms => (Duration::from_millis(ms) + floor).saturating_sub(self.origin.elapsed()),
+        }
+    }
+
+    /// For a request holding a token with an unknown kid: a receiver that changes when the
+    /// next fetch ends, or `None` when no fetch is running and the floor forbids a new one
+    /// (the caller answers 401 at once). Never fetches, never blocks.
+    pub fn refetch_for_unknown_kid(&self, floor: Duration) -> Option<watch::Receiver<u64>> {
+        let receiver = self.fetched.subscribe();
+        if self.fetching.load(Ordering::SeqCst) {
+            return Some(receiver);
+        }
+        if !self.until_refetch_allowed(floor).is_zero() {
+            return None;
+        }
+        self.refetch.notify_one();
+        Some(receiver)
+    }
+
+    /// The key task waits here for refetch requests.
+    pub async fn refetch_requested(&self) {
+        self.refetch.notified().await;
     }
 }

@@ -17,6 +17,8 @@ pub enum FetchResult {
     HttpStatus,
     TooLarge,
     Invalid,
+    /// A refetch asked for by a token with an unknown kid (its outcome is counted too).
+    UnknownKidRefetch,
 }
 
 impl FetchResult {
@@ -28,6 +30,7 @@ impl FetchResult {
             FetchResult::HttpStatus => "http_status",
             FetchResult::TooLarge => "too_large",
             FetchResult::Invalid => "invalid",
+            FetchResult::UnknownKidRefetch => "unknown_kid_refetch",
         }
     }
 }

@@ -28,6 +28,9 @@ use crate::error::{Outcome, Reject};
 use crate::metrics::VerifyResult;
 use crate::proxy::log::AccessLog;
 
+/// Beyond the fetch's own timeout, how long a request waits for a refetch to be reported.
+const REFETCH_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The body type of every response tokengate sends.
 pub type Body = BoxBody<Bytes, BoxError>;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -126,7 +129,7 @@ async fn forward(
             None if route.auth == AuthMode::Required => return Err(Reject::MissingToken),
             None => None,
             Some((token, _source)) => {
-                let verified = verify(snapshot, token.as_str(), log)?;
+                let verified = verify(snapshot, token.as_str(), log).await?;
                 // Phase: policy.
                 crate::auth::policy::check(&route.require, &verified)
                     .map_err(Reject::InsufficientScope)?;
@@ -183,9 +186,30 @@ async fn forward(
     ))
 }
 
-/// Verifies one token and counts the result under its issuer.
-fn verify(snapshot: &Snapshot, token: &str, log: &mut AccessLog) -> Result<Verified, Reject> {
-    match snapshot.verifier.verify(token, SystemTime::now()) {
+/// Verifies one token and counts the result under its issuer. A token whose kid is unknown
+/// waits for the issuer's one shared refetch (if the floor allows one, else it is refused at
+/// once) and is verified again; the request itself never fetches.
+async fn verify(snapshot: &Snapshot, token: &str, log: &mut AccessLog) -> Result<Verified, Reject> {
+    let mut result = snapshot.verifier.verify(token, SystemTime::now());
+    if let Some(issuer) = result
+        .as_ref()
+        .err()
+        .filter(|e| e.is_unknown_kid())
+        .and_then(|e| e.issuer())
+        .and_then(|i| snapshot.verifier.issuers().get(i))
+    {
+        let jwks = &snapshot.config.jwks;
+        if let Some(mut fetched) = issuer
+            .keys
+            .refetch_for_unknown_kid(jwks.min_refresh_interval)
+        {
+            let limit = jwks.fetch_timeout + REFETCH_SLACK;
+            if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
+                result = snapshot.verifier.verify(token, SystemTime::now());
+            }
+        }
+    }
+    match result {
         Ok(verified) => {
             if let Some(c) = snapshot.issuer_counters(Some(verified.issuer)) {
                 c.inc(VerifyResult::Valid);

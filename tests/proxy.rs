@@ -17,3 +17,6 @@ mod hygiene;
 
 #[path = "proxy/operations.rs"]
 mod operations;
+
+#[path = "proxy/rotation.rs"]
+mod rotation;

@@ -1,5 +1,7 @@
 //! The per-issuer key task: fetch at start-up, then every `refresh_interval` (+-10% jitter);
-//! a failed fetch keeps the last good set and retries with capped exponential backoff.
+//! a failed fetch keeps the last good set and retries with capped exponential backoff;
+//! a request that met an unknown kid may ask for one early refetch (single flight, no more
+//! often than `min_refresh_interval`).
 //! It is the only writer of the issuer's `IssuerKeys`; requests never wait on it.
 
 use std::sync::Arc;
@@ -43,12 +45,29 @@ impl Refresher {
             let mut status = (*self.keys.status()).clone();
             status.next_refresh = SystemTime::now().checked_add(wait);
             self.keys.set_status(status);
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.keys.refetch_requested() => {
+                    // A token carried an unknown kid. The floor counts from the start of
+                    // the last fetch of any kind, whoever asked.
+                    let floor = self.keys.until_refetch_allowed(self.config.min_refresh_interval);
+                    tokio::time::sleep(floor).await;
+                    self.metrics.jwks_fetch(&self.issuer, FetchResult::UnknownKidRefetch);
+                    tracing::info!(issuer = %self.issuer, "jwks refetch for an unknown kid");
+                }
+            }
         }
     }
 
     /// One fetch; publishes a good set. Returns whether it succeeded.
     pub async fn fetch_once(&self) -> bool {
+        self.keys.fetch_started();
+        let ok = self.fetch_and_publish().await;
+        self.keys.fetch_finished();
+        ok
+    }
+
+    async fn fetch_and_publish(&self) -> bool {
         let result = fetch(
             &self.client,
             &self.uri,
