@@ -1,21 +1,79 @@
 //! The outgoing connector shared by the upstream client and JWKS fetching: TCP with a connect
-//! timeout and no Nagle delay, TLS by rustls with the bundled web PKI roots, HTTP/1.1 and h2.
-//! Plain http is allowed here because config validation decides where it may be used.
+//! timeout and no Nagle delay, TLS by rustls with the bundled web PKI roots (plus, for JWKS,
+//! an optional PEM bundle), HTTP/1.1 and h2. Plain http is allowed here because config
+//! validation decides where it may be used.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 
 pub type Connector = HttpsConnector<HttpConnector>;
 
+/// Why a CA bundle could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("cannot read a PEM certificate from {path}")]
+    Unreadable { path: PathBuf },
+    #[error("{path} holds no certificate")]
+    Empty { path: PathBuf },
+    #[error("{path} holds a certificate rustls cannot use as a root")]
+    Rejected { path: PathBuf },
+}
+
+/// Reads every certificate of a PEM bundle (used by `check-config` too).
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaError> {
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
+        .map_err(|_| CaError::Unreadable {
+            path: path.to_owned(),
+        })?
+        .collect();
+    let certs = certs.map_err(|_| CaError::Unreadable {
+        path: path.to_owned(),
+    })?;
+    if certs.is_empty() {
+        return Err(CaError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The connector trusting the web PKI roots only.
 pub fn https(connect_timeout: Duration) -> Connector {
+    build(connect_timeout, webpki_config(RootCertStore::empty()))
+}
+
+/// The connector trusting the web PKI roots and every certificate in `ca_file`.
+pub fn https_with_ca(connect_timeout: Duration, ca_file: &Path) -> Result<Connector, CaError> {
+    let mut extra = RootCertStore::empty();
+    for cert in read_ca_file(ca_file)? {
+        extra.add(cert).map_err(|_| CaError::Rejected {
+            path: ca_file.to_owned(),
+        })?;
+    }
+    Ok(build(connect_timeout, webpki_config(extra)))
+}
+
+fn webpki_config(mut roots: RootCertStore) -> rustls::ClientConfig {
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    // ALPN is set by the connector builder (h2, http/1.1).
+    rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+fn build(connect_timeout: Duration, tls: rustls::ClientConfig) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
     hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .enable_http2()

@@ -1,6 +1,7 @@
 //! Key sets: an immutable `KeySet` (kid -> key, generation) per issuer, published behind
 //! `ArcSwap`. Requests only `load()`; the writer is the fetch/refresh task, never a request.
 
+pub mod disk;
 pub mod fetch;
 pub mod refresh;
 

@@ -20,3 +20,6 @@ mod operations;
 
 #[path = "proxy/rotation.rs"]
 mod rotation;
+
+#[path = "proxy/lifecycle.rs"]
+mod lifecycle;

@@ -62,7 +62,8 @@ pub async fn serve(
         tracing::warn!("jwks.allow_http is true: key sets may be fetched over plain http from non-loopback hosts");
     }
     let metrics = Metrics::new().context("cannot create metrics")?;
-    let jwks_client = fetch::client(config.jwks.fetch_timeout);
+    let jwks_client = fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref())
+        .context("jwks.ca_file")?;
     let server_config = config.server.clone();
     let (snapshot, refreshers) = app::build(config, &metrics, &jwks_client);
     let app = Arc::new(App::new(snapshot, metrics));

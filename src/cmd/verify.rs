@@ -56,8 +56,14 @@ pub fn run(path: &Path, token: Option<String>) -> ExitCode {
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
     };
+    let client = match fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tokengate: jwks.ca_file: {e}");
+            return ExitCode::from(EXIT_CANNOT_CHECK);
+        }
+    };
     let (verdict, code) = runtime.block_on(async {
-        let client = fetch::client(config.jwks.fetch_timeout);
         let (snapshot, refreshers) = app::build(config, &metrics, &client);
         let mut fetches = tokio::task::JoinSet::new();
         for r in refreshers {

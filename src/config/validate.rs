@@ -385,14 +385,26 @@ impl Validator {
             );
         }
         let fetch_timeout = self.duration(raw.fetch_timeout.as_deref(), "5s", "jwks.fetch_timeout");
-        if raw.cache_dir.is_some() {
-            self.problem("jwks.cache_dir", NOT_SUPPORTED);
+        let max_stale = raw.max_stale.as_deref().map(|text| {
+            let d = self.duration(Some(text), "", "jwks.max_stale");
+            if d <= refresh {
+                self.problem(
+                    "jwks.max_stale",
+                    "must be longer than refresh_interval (else keys expire between refreshes)",
+                );
+            }
+            d
+        });
+        if raw.cache_dir.as_deref().is_some_and(str::is_empty) {
+            self.problem(
+                "jwks.cache_dir",
+                "must not be empty (omit it to keep no cache)",
+            );
         }
-        if raw.max_stale.is_some() {
-            self.problem("jwks.max_stale", NOT_SUPPORTED);
-        }
-        if raw.ca_file.is_some() {
-            self.problem("jwks.ca_file", NOT_SUPPORTED);
+        if let Some(ca) = raw.ca_file.as_deref() {
+            if let Err(e) = crate::connector::read_ca_file(Path::new(ca)) {
+                self.problem("jwks.ca_file", e.to_string());
+            }
         }
         JwksConfig {
             refresh_interval: refresh,
@@ -400,7 +412,7 @@ impl Validator {
             fetch_timeout: self.positive(fetch_timeout, "jwks.fetch_timeout"),
             max_bytes: self.size(raw.max_bytes, 1_048_576, "jwks.max_bytes"),
             cache_dir: raw.cache_dir.map(PathBuf::from),
-            max_stale: None,
+            max_stale,
             ca_file: raw.ca_file.map(PathBuf::from),
             allow_http: raw.allow_http.unwrap_or(false),
         }
@@ -1168,18 +1180,10 @@ mod tests {
     #[test]
     fn keys_not_built_yet_are_refused_not_ignored() {
         let text = MINIMAL.replace("}\nissuers", ", http2: true }\nissuers");
-        let p = load_str(&format!("{text}mode: authz\nserver: {{ tls: {{ cert_file: a, key_file: b }} }}\njwks: {{ cache_dir: /tmp, max_stale: 1h, ca_file: /ca.pem }}\nauthz: {{ path_prefix: /auth }}\n"), &no_env)
+        let p = load_str(&format!("{text}mode: authz\nserver: {{ tls: {{ cert_file: a, key_file: b }} }}\nauthz: {{ path_prefix: /auth }}\n"), &no_env)
             .unwrap_err()
             .problems;
-        for path in [
-            "mode",
-            "server.tls",
-            "upstream.http2",
-            "jwks.cache_dir",
-            "jwks.max_stale",
-            "jwks.ca_file",
-            "authz",
-        ] {
+        for path in ["mode", "server.tls", "upstream.http2", "authz"] {
             assert!(
                 p.iter()
                     .any(|x| x.path == path && x.message.contains("not supported yet")),
@@ -1209,5 +1213,20 @@ mod tests {
             load_str("- 1\n- 2\n", &no_env).unwrap_err().problems.len(),
             1
         );
+    }
+
+    #[test]
+    fn key_lifecycle_settings_are_parsed_and_checked() {
+        let c = load("jwks: { cache_dir: /var/cache/tokengate, max_stale: 2h }\n").unwrap();
+        assert_eq!(
+            c.jwks.cache_dir.as_deref(),
+            Some(Path::new("/var/cache/tokengate"))
+        );
+        assert_eq!(c.jwks.max_stale, Some(Duration::from_secs(7200)));
+        let p = paths("jwks: { max_stale: 30m, cache_dir: '', ca_file: /nonexistent/ca.pem }\n");
+        assert_eq!(p, ["jwks.max_stale", "jwks.cache_dir", "jwks.ca_file"]);
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/README.md");
+        let p = paths(&format!("jwks: {{ ca_file: '{ca}' }}\n"));
+        assert_eq!(p, ["jwks.ca_file"], "a file without a certificate");
     }
 }

@@ -1,6 +1,7 @@
 //! Fetching one issuer's JWKS: one GET, no redirects, `fetch_timeout` over connect, head and
 //! body, `max_bytes` enforced while streaming, then `jwk::parse_jwks`. Never on a request path.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,7 +11,7 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::connector::Connector;
+use crate::connector::{CaError, Connector};
 use crate::jwks::jwk::{parse_jwks, JwksError, SkippedKey, VerifyKey};
 use crate::metrics::FetchResult;
 
@@ -47,12 +48,16 @@ impl FetchError {
     }
 }
 
-/// Builds the JWKS client: web PKI roots, http allowed only because config validation already
-/// restricted `http://` to loopback hosts or `allow_http`.
-pub fn client(connect_timeout: Duration) -> JwksClient {
-    Client::builder(TokioExecutor::new())
+/// Builds the JWKS client: web PKI roots plus `ca_file`; http allowed only because config
+/// validation already restricted `http://` to loopback hosts or `allow_http`.
+pub fn client(connect_timeout: Duration, ca_file: Option<&Path>) -> Result<JwksClient, CaError> {
+    let connector = match ca_file {
+        Some(path) => crate::connector::https_with_ca(connect_timeout, path)?,
+        None => crate::connector::https(connect_timeout),
+    };
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
-        .build(crate::connector::https(connect_timeout))
+        .build(connector))
 }
 
 /// Fetches and parses one JWKS document.
@@ -61,12 +66,25 @@ pub async fn fetch(
     uri: &Uri,
     timeout: Duration,
     max_bytes: usize,
-) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), FetchError> {
+) -> Result<Fetched, FetchError> {
     let body = match tokio::time::timeout(timeout, fetch_body(client, uri, max_bytes)).await {
         Ok(result) => result?,
         Err(_) => return Err(FetchError::Timeout { after: timeout }),
     };
-    parse_jwks(&body).map_err(FetchError::Invalid)
+    let (keys, skipped) = parse_jwks(&body).map_err(FetchError::Invalid)?;
+    Ok(Fetched {
+        keys,
+        skipped,
+        body,
+    })
+}
+
+/// A good key set and the document it came from (kept for `cache_dir`).
+#[derive(Debug)]
+pub struct Fetched {
+    pub keys: Vec<VerifyKey>,
+    pub skipped: Vec<SkippedKey>,
+    pub body: Bytes,
 }
 
 async fn fetch_body(client: &JwksClient, uri: &Uri, max_bytes: usize) -> Result<Bytes, FetchError> {

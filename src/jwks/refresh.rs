@@ -1,8 +1,9 @@
-//! The per-issuer key task: fetch at start-up, then every `refresh_interval` (+-10% jitter);
-//! a failed fetch keeps the last good set and retries with capped exponential backoff;
-//! a request that met an unknown kid may ask for one early refetch (single flight, no more
-//! often than `min_refresh_interval`).
-//! It is the only writer of the issuer's `IssuerKeys`; requests never wait on it.
+//! The per-issuer key task, the only writer of the issuer's `IssuerKeys`: load the on-disk
+//! copy (if any) and fetch at start-up, then refresh every `refresh_interval` (+-10%
+//! jitter); a failed fetch keeps the last good set and retries with capped exponential
+//! backoff; a request that met an unknown kid may ask for one early refetch (single
+//! flight, no more often than `min_refresh_interval`); keys unconfirmed for `max_stale` are
+//! dropped. Requests never wait on it unless they asked for a refetch.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,8 +12,8 @@ use http::Uri;
 use rand::Rng;
 
 use crate::config::JwksConfig;
-use crate::jwks::fetch::{fetch, JwksClient};
-use crate::jwks::{IssuerKeys, KeySet, KeySource, KeyStatus};
+use crate::jwks::fetch::{fetch, Fetched, JwksClient};
+use crate::jwks::{disk, parse_jwks, IssuerKeys, KeySet, KeySource, KeyStatus};
 use crate::metrics::{FetchResult, Metrics};
 
 /// What one issuer's task needs.
@@ -32,6 +33,7 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 impl Refresher {
     /// Runs until the task is aborted.
     pub async fn run(self) {
+        self.load_cache().await;
         let mut backoff = FIRST_BACKOFF;
         loop {
             let wait = if self.fetch_once().await {
@@ -39,14 +41,16 @@ impl Refresher {
                 jittered(self.config.refresh_interval)
             } else {
                 let wait = backoff;
-                backoff = (backoff * 2).min(backoff_cap(self.config.refresh_interval));
+                backoff = next_backoff(backoff, self.config.refresh_interval);
                 wait
             };
+            self.drop_if_stale();
             let mut status = (*self.keys.status()).clone();
             status.next_refresh = SystemTime::now().checked_add(wait);
             self.keys.set_status(status);
+            let until_stale = self.until_stale().unwrap_or(wait);
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep(wait.min(until_stale)) => self.drop_if_stale(),
                 () = self.keys.refetch_requested() => {
                     // A token carried an unknown kid. The floor counts from the start of
                     // the last fetch of any kind, whoever asked.
@@ -76,7 +80,11 @@ impl Refresher {
         )
         .await;
         match result {
-            Ok((keys, skipped)) => {
+            Ok(Fetched {
+                keys,
+                skipped,
+                body,
+            }) => {
                 for s in &skipped {
                     tracing::warn!(
                         issuer = %self.issuer,
@@ -97,6 +105,7 @@ impl Refresher {
                 let unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
                 self.metrics.jwks_success(&self.issuer, unix);
                 tracing::info!(issuer = %self.issuer, keys = count, skipped = skipped.len(), "jwks fetched");
+                self.save_cache(now, body.to_vec()).await;
                 true
             }
             Err(e) => {
@@ -109,6 +118,85 @@ impl Refresher {
             }
         }
     }
+
+    /// Time left before the current set turns stale (`None`: no bound or no set).
+    fn until_stale(&self) -> Option<Duration> {
+        let max_stale = self.config.max_stale?;
+        let set = self.keys.load()?;
+        let age = SystemTime::now()
+            .duration_since(set.fetched_at)
+            .unwrap_or(Duration::ZERO);
+        Some(max_stale.saturating_sub(age))
+    }
+
+    /// Fails closed: keys not confirmed by a fetch for `max_stale` are dropped.
+    fn drop_if_stale(&self) {
+        if self.until_stale().is_some_and(|left| left.is_zero()) {
+            self.keys.clear();
+            self.metrics.jwks_keys(&self.issuer, 0);
+            let mut status = (*self.keys.status()).clone();
+            status.last_error = Some(format!(
+                "keys dropped: no successful fetch for longer than max_stale; last error: {}",
+                status.last_error.as_deref().unwrap_or("none")
+            ));
+            self.keys.set_status(status);
+            tracing::error!(issuer = %self.issuer, "jwks keys are stale (max_stale): dropped; tokens of this issuer get 503 until a fetch succeeds");
+        }
+    }
+
+    /// At start-up: the last good set from `cache_dir`, unless missing, corrupt or stale.
+    async fn load_cache(&self) {
+        let Some(dir) = self.config.cache_dir.clone() else {
+            return;
+        };
+        let (issuer, uri) = (self.issuer.clone(), self.uri.to_string());
+        let read = tokio::task::spawn_blocking(move || disk::read(&dir, &issuer, &uri)).await;
+        let (body, fetched_at) = match read {
+            Ok(Ok(Some(found))) => found,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tracing::warn!(issuer = %self.issuer, error = %e, "jwks cache file ignored");
+                return;
+            }
+            Err(_) => return,
+        };
+        let age = SystemTime::now()
+            .duration_since(fetched_at)
+            .unwrap_or(Duration::ZERO);
+        if self.config.max_stale.is_some_and(|max| age >= max) {
+            tracing::warn!(issuer = %self.issuer, "jwks cache file older than max_stale; ignored");
+            return;
+        }
+        match parse_jwks(&body) {
+            Ok((keys, _)) => {
+                let count = keys.len();
+                self.keys
+                    .publish(KeySet::new(keys, KeySource::Cache, fetched_at));
+                self.metrics.jwks_keys(&self.issuer, count);
+                tracing::info!(issuer = %self.issuer, keys = count, "jwks loaded from cache_dir");
+            }
+            Err(e) => tracing::warn!(issuer = %self.issuer, error = %e, "jwks cache file ignored"),
+        }
+    }
+
+    async fn save_cache(&self, fetched_at: SystemTime, body: Vec<u8>) {
+        let Some(dir) = self.config.cache_dir.clone() else {
+            return;
+        };
+        let (issuer, uri) = (self.issuer.clone(), self.uri.to_string());
+        let written = tokio::task::spawn_blocking(move || {
+            disk::write(&dir, &issuer, &uri, fetched_at, &body)
+        })
+        .await;
+        if let Ok(Err(e)) = written {
+            tracing::warn!(issuer = %self.issuer, error = %e, "jwks cache file not written");
+        }
+    }
+}
+
+/// Doubles the backoff, never beyond `backoff_cap`.
+fn next_backoff(current: Duration, refresh_interval: Duration) -> Duration {
+    (current * 2).min(backoff_cap(refresh_interval))
 }
 
 /// Retries never wait longer than a quarter of the refresh interval, nor a minute.
@@ -138,12 +226,52 @@ mod tests {
     }
 
     #[test]
-    fn backoff_is_capped_below_the_refresh_interval() {
+    fn backoff_doubles_and_is_capped_below_the_refresh_interval() {
         assert_eq!(
             backoff_cap(Duration::from_secs(3600)),
             Duration::from_secs(60)
         );
         assert_eq!(backoff_cap(Duration::from_secs(8)), Duration::from_secs(2));
         assert_eq!(backoff_cap(Duration::from_secs(1)), FIRST_BACKOFF);
+        let mut b = FIRST_BACKOFF;
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            seen.push(b.as_secs());
+            b = next_backoff(b, Duration::from_secs(3600));
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 16, 32, 60, 60]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_refetch_floor_counts_from_the_start_of_the_last_fetch() {
+        let keys = IssuerKeys::new();
+        let floor = Duration::from_secs(30);
+        assert!(keys.until_refetch_allowed(floor).is_zero(), "never fetched");
+        keys.fetch_started();
+        keys.fetch_finished();
+        assert_eq!(keys.until_refetch_allowed(floor), floor);
+        assert!(
+            keys.refetch_for_unknown_kid(floor).is_none(),
+            "inside the floor: refused at once"
+        );
+        tokio::time::advance(Duration::from_secs(29)).await;
+        assert_eq!(keys.until_refetch_allowed(floor), Duration::from_secs(1));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(keys.until_refetch_allowed(floor).is_zero());
+        let mut waiting = keys.refetch_for_unknown_kid(floor).unwrap();
+        // The key task is woken by the request...
+        tokio::time::timeout(Duration::from_millis(1), keys.refetch_requested())
+            .await
+            .unwrap();
+        // ...and every waiter sees the one fetch end.
+        let mut second = keys.refetch_for_unknown_kid(floor).unwrap();
+        keys.fetch_started();
+        let mut third = keys
+            .refetch_for_unknown_kid(floor)
+            .expect("a fetch is running: wait on it");
+        keys.fetch_finished();
+        waiting.changed().await.unwrap();
+        second.changed().await.unwrap();
+        third.changed().await.unwrap();
     }
 }
