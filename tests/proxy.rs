@@ -23,3 +23,6 @@ mod rotation;
 
 #[path = "proxy/lifecycle.rs"]
 mod lifecycle;
+
+#[path = "proxy/tls_jwks.rs"]
+mod tls_jwks;

@@ -1,0 +1,101 @@
+//! JWKS over https: a server whose certificate chains to a private CA is trusted only when
+//! that CA is given as `jwks.ca_file` (besides the bundled web PKI roots).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::json;
+
+use crate::harness::*;
+
+/// Starts an https JWKS server on loopback; returns its address and the CA's PEM.
+fn https_jwks(body: String) -> (std::net::SocketAddr, String) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let server = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Bytes::from(body);
+    runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, body) = (acceptor.clone(), body.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = service_fn(move |_req| {
+                    let body = body.clone();
+                    async move { Ok::<_, Infallible>(hyper::Response::new(Full::new(body))) }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (addr, ca.pem())
+}
+
+fn config(addr: std::net::SocketAddr, upstream: std::net::SocketAddr, jwks: &str) -> String {
+    format!(
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: 'https://idp.test/pool' }}\n    jwks_uri: 'https://{addr}/jwks.json'\n    client_ids: [{CLIENT}]\njwks: {{ fetch_timeout: 2s{jwks} }}\n"
+    )
+}
+
+#[test]
+fn https_jwks_with_a_private_ca_needs_ca_file() {
+    let key = Signer::issuer_key();
+    let (addr, ca_pem) = https_jwks(json!({"keys": [key.jwk()]}).to_string());
+    let upstream = start_echo();
+    let dir = std::env::temp_dir().join(format!("tg-ca-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+
+    let untrusted = Tokengate::start(&config(addr, upstream, ""), false);
+    let mut error = String::new();
+    for _ in 0..100 {
+        let keys = untrusted.admin_get("/keys").json();
+        if let Some(e) = keys["issuers"][0]["last_error"].as_str() {
+            error = e.to_owned();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(!error.is_empty(), "an unknown CA must fail the fetch");
+    assert_eq!(untrusted.admin_get("/readyz").status, 503);
+
+    let trusted = Tokengate::start(
+        &config(
+            addr,
+            upstream,
+            &format!(", ca_file: '{}'", ca_file.display()),
+        ),
+        true,
+    );
+    let token = key.sign(&access_claims("https://idp.test/pool", "alice", &[]));
+    assert_eq!(trusted.send(&get_with("/", &[&bearer(&token)])).status, 200);
+}
