@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use crate::auth::{Issuer, Verifier};
 use crate::config::Config;
 use crate::jwks::fetch::JwksClient;
-use crate::jwks::refresh::Refresher;
+use crate::jwks::refresh::{Http, Refresher};
 use crate::jwks::IssuerKeys;
 use crate::metrics::{IssuerCounters, Metrics, RouteCounters, UNKNOWN_ISSUER};
 use crate::proxy::headers::HeaderRules;
@@ -90,7 +90,12 @@ pub fn build(
             issuer: issuer.name.clone(),
             uri: issuer.jwks_uri.clone(),
             keys: Arc::clone(&keys),
-            client: jwks_client.clone(),
+            source: Arc::new(Http {
+                client: jwks_client.clone(),
+                uri: issuer.jwks_uri.clone(),
+                timeout: config.jwks.fetch_timeout,
+                max_bytes: config.jwks.max_bytes,
+            }),
             config: config.jwks.clone(),
             metrics: metrics.clone(),
         });

@@ -44,6 +44,8 @@ pub struct KeySet {
     pub generation: u64,
     pub keys: HashMap<String, Arc<VerifyKey>>,
     pub fetched_at: SystemTime,
+    /// The same moment on the monotonic (pausable) clock, for `max_stale`.
+    pub confirmed: Instant,
     pub source: KeySource,
 }
 
@@ -56,6 +58,13 @@ impl KeySet {
                 .into_iter()
                 .map(|k| (k.kid.clone(), Arc::new(k)))
                 .collect(),
+            confirmed: Instant::now()
+                .checked_sub(
+                    SystemTime::now()
+                        .duration_since(fetched_at)
+                        .unwrap_or_default(),
+                )
+                .unwrap_or_else(Instant::now),
             fetched_at,
             source,
         }
