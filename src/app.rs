@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use prometheus::IntCounter;
 
 use crate::auth::{Issuer, Verifier};
 use crate::config::Config;
@@ -31,6 +32,8 @@ pub struct Snapshot {
     pub route_counters: Vec<RouteCounters>,
     /// One per issuer, then one for tokens of no configured issuer.
     pub issuer_counters: Vec<IssuerCounters>,
+    /// `tokengate_verify_cache_total{result="hit"}` and `{result="miss"}`.
+    pub cache_counters: (IntCounter, IntCounter),
 }
 
 impl Snapshot {
@@ -124,7 +127,8 @@ pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snap
         .collect();
     issuer_counters.push(metrics.issuer(UNKNOWN_ISSUER));
     Snapshot {
-        verifier: Verifier::new(issuers, config.token.max_bytes),
+        verifier: Verifier::with_cache(issuers, config.token.max_bytes, config.token.cache_entries),
+        cache_counters: (metrics.verify_cache("hit"), metrics.verify_cache("miss")),
         router: Router::new(&config.routes),
         headers: HeaderRules::new(&config.forward),
         upstream: Upstream::new(&config.upstream),

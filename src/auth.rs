@@ -1,6 +1,7 @@
 //! Token verification: `Verifier::verify(token, now)` is synchronous and pure: it reads the
 //! issuer's current key set with one lock-free load and never fetches, locks or blocks.
 
+pub mod cache;
 pub mod claims;
 pub mod identity;
 pub mod jwt;
@@ -14,7 +15,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::config::{Alg, IssuerConfig, TokenUse};
-use crate::jwks::IssuerKeys;
+use crate::jwks::{IssuerKeys, VerifyKey};
 
 pub use claims::ClaimError;
 pub use identity::{Identity, IdentityError};
@@ -37,6 +38,8 @@ pub struct Verified {
     pub kid: String,
     /// Generation of the key set the signature was checked against.
     pub generation: u64,
+    /// The key that checked the signature (a cached verdict needs it still in the set).
+    pub key: Arc<VerifyKey>,
     /// `exp`, seconds since the epoch.
     pub exp: f64,
     /// `None` for generic issuers.
@@ -141,11 +144,50 @@ impl AuthError {
 pub struct Verifier {
     issuers: Vec<Issuer>,
     max_bytes: usize,
+    cache: cache::VerifyCache,
+}
+
+/// Whether a verdict came from the verified-token cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    Hit,
+    Miss,
+    Disabled,
 }
 
 impl Verifier {
+    /// A verifier without a verified-token cache.
     pub fn new(issuers: Vec<Issuer>, max_bytes: usize) -> Verifier {
-        Verifier { issuers, max_bytes }
+        Verifier::with_cache(issuers, max_bytes, 0)
+    }
+
+    /// A verifier with a verified-token cache of `cache_entries` (0: none).
+    pub fn with_cache(issuers: Vec<Issuer>, max_bytes: usize, cache_entries: usize) -> Verifier {
+        Verifier {
+            issuers,
+            max_bytes,
+            cache: cache::VerifyCache::new(cache_entries),
+        }
+    }
+
+    /// `verify` through the verified-token cache: a hit skips parsing, signature and claim
+    /// work; only successful verdicts are cached.
+    pub fn verify_cached(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> (Result<Arc<Verified>, AuthError>, CacheUse) {
+        if !self.cache.enabled() {
+            return (self.verify(token, now).map(Arc::new), CacheUse::Disabled);
+        }
+        if let Some(hit) = self.cache.get(token, &self.issuers, now) {
+            return (Ok(hit), CacheUse::Hit);
+        }
+        let result = self.verify(token, now).map(Arc::new);
+        if let Ok(verified) = &result {
+            self.cache.insert(token, Arc::clone(verified));
+        }
+        (result, CacheUse::Miss)
     }
 
     pub fn issuers(&self) -> &[Issuer] {
@@ -229,6 +271,7 @@ impl Verifier {
             issuer: index,
             kid: kid.clone(),
             generation: set.generation,
+            key: Arc::clone(key),
             exp: checked.exp,
             token_use: checked.token_use,
             claims: parsed.payload,

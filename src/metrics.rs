@@ -62,7 +62,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     pub request_duration: Histogram,
     verifications: IntCounterVec,
-    pub verify_cache: IntCounterVec,
+    verify_cache: IntCounterVec,
     jwks_fetches: IntCounterVec,
     jwks_keys: IntGaugeVec,
     jwks_last_success: IntGaugeVec,
@@ -224,6 +224,11 @@ impl Metrics {
                 .verifications
                 .with_label_values(&[issuer, VerifyResult::KeysUnavailable.as_str()]),
         }
+    }
+
+    /// The handle of one `tokengate_verify_cache_total` result (`hit` or `miss`).
+    pub fn verify_cache(&self, result: &str) -> IntCounter {
+        self.verify_cache.with_label_values(&[result])
     }
 
     pub fn jwks_fetch(&self, issuer: &str, result: FetchResult) {

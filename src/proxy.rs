@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
-use crate::auth::{token, Verified};
+use crate::auth::{token, CacheUse, Verified};
 use crate::config::{AuthMode, TokenSource};
 use crate::error::{Outcome, Reject};
 use crate::metrics::VerifyResult;
@@ -120,7 +120,7 @@ async fn forward(
 
     // Phase: token and verification (the request as received).
     let config = &snapshot.config;
-    let verified: Option<Verified> = if route.auth == AuthMode::None {
+    let verified: Option<Arc<Verified>> = if route.auth == AuthMode::None {
         None
     } else {
         let found = token::extract(&parts.headers, parts.uri.query(), &config.token.sources)
@@ -189,8 +189,17 @@ async fn forward(
 /// Verifies one token and counts the result under its issuer. A token whose kid is unknown
 /// waits for the issuer's one shared refetch (if the floor allows one, else it is refused at
 /// once) and is verified again; the request itself never fetches.
-async fn verify(snapshot: &Snapshot, token: &str, log: &mut AccessLog) -> Result<Verified, Reject> {
-    let mut result = snapshot.verifier.verify(token, SystemTime::now());
+async fn verify(
+    snapshot: &Snapshot,
+    token: &str,
+    log: &mut AccessLog,
+) -> Result<Arc<Verified>, Reject> {
+    let (mut result, cache) = snapshot.verifier.verify_cached(token, SystemTime::now());
+    match cache {
+        CacheUse::Hit => snapshot.cache_counters.0.inc(),
+        CacheUse::Miss => snapshot.cache_counters.1.inc(),
+        CacheUse::Disabled => {}
+    }
     if let Some(issuer) = result
         .as_ref()
         .err()
@@ -205,7 +214,7 @@ async fn verify(snapshot: &Snapshot, token: &str, log: &mut AccessLog) -> Result
         {
             let limit = jwks.fetch_timeout + REFETCH_SLACK;
             if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
-                result = snapshot.verifier.verify(token, SystemTime::now());
+                result = snapshot.verifier.verify_cached(token, SystemTime::now()).0;
             }
         }
     }

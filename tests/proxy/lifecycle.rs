@@ -274,3 +274,48 @@ fn a_burst_of_1000_random_kids_over_50_connections_costs_at_most_one_refetch() {
     eprintln!("burst of 1000 random kids over 50 connections: {fetches} JWKS fetches in total (1 at start-up), {took:?}");
     assert!(fetches <= 2, "{fetches} fetches");
 }
+
+#[test]
+fn the_verified_token_cache_hits_but_never_outlives_exp() {
+    let k1 = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
+    let upstream = start_echo();
+    let iss = jwks.issuer("us-east-1_Life");
+    let tg = Tokengate::start(&config(&jwks, upstream, ""), true);
+    let mut claims = access_claims(&iss, "alice", &[]);
+    claims["exp"] = json!(now() + 2);
+    let token = k1.sign(&claims);
+    for _ in 0..3 {
+        assert_eq!(tg.send(&get_with("/", &[&bearer(&token)])).status, 200);
+    }
+    let metrics = String::from_utf8(tg.admin_get("/metrics").body).unwrap();
+    assert!(
+        metrics.contains(r#"tokengate_verify_cache_total{result="hit"} 2"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"tokengate_verify_cache_total{result="miss"} 1"#));
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = tg.send(&get_with("/", &[&bearer(&token)]));
+    assert_eq!(r.status, 401, "a cached verdict is never used after exp");
+    assert_eq!(r.json()["error_description"], "token expired");
+}
+
+#[test]
+fn with_cache_entries_0_every_request_is_verified_afresh() {
+    let k1 = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
+    let upstream = start_echo();
+    let iss = jwks.issuer("us-east-1_Life");
+    let cfg = format!(
+        "{}token: {{ cache_entries: 0 }}\n",
+        config(&jwks, upstream, "")
+    );
+    let tg = Tokengate::start(&cfg, true);
+    let token = k1.sign(&access_claims(&iss, "alice", &[]));
+    for _ in 0..3 {
+        assert_eq!(tg.send(&get_with("/", &[&bearer(&token)])).status, 200);
+    }
+    let metrics = String::from_utf8(tg.admin_get("/metrics").body).unwrap();
+    assert!(metrics.contains(r#"tokengate_verify_cache_total{result="hit"} 0"#));
+    assert!(metrics.contains(r#"tokengate_verify_cache_total{result="miss"} 0"#));
+}
