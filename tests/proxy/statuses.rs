@@ -273,3 +273,15 @@ fn request_bodies_stream_to_the_upstream() {
     assert_eq!(r.json()["method"], "POST");
     assert_eq!(r.json()["body_bytes"], body.len());
 }
+
+#[test]
+fn a_chunked_request_body_streams_to_the_upstream() {
+    let s = Scene::start();
+    let raw = format!(
+        "POST /api/upload HTTP/1.1\r\nHost: t\r\n{}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        bearer(&s.access("alice", &[]))
+    );
+    let r = s.tg.send(&raw);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["body_bytes"], 11);
+}
