@@ -1,0 +1,154 @@
+//! The per-request work in isolation: token verification cold (signature each time) and
+//! cached, path normalization, route matching, header hygiene. `cargo bench`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeyPair;
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::json;
+use tokengate::auth::{Issuer, Verifier};
+use tokengate::config::{
+    Alg, AuthMode, AuthorizationForward, ForwardConfig, IssuerConfig, IssuerKind, PathMatch,
+    Require, Route, TokenUse,
+};
+use tokengate::jwks::{parse_jwks, IssuerKeys, KeySet, KeySource};
+use tokengate::proxy::headers::HeaderRules;
+use tokengate::proxy::path::normalize;
+use tokengate::proxy::route::Router;
+
+const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench";
+
+fn b64(b: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+fn setup() -> (Verifier, Verifier, String) {
+    let pem = include_str!("../tests/fixtures/keys/issuer-rsa2048.pem");
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let key = KeyPair::from_pkcs8(&STANDARD.decode(der).unwrap()).unwrap();
+    let p = key.public_key();
+    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+        "n": b64(p.modulus().big_endian_without_leading_zero()),
+        "e": b64(p.exponent().big_endian_without_leading_zero())}]});
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"sub": "5f2c-41d0", "iss": ISS, "token_use": "access",
+        "client_id": "client", "username": "alice", "scope": "openid orders/read",
+        "cognito:groups": ["admin", "dev"], "exp": now + 3600, "iat": now, "auth_time": now,
+        "jti": "a-jti", "origin_jti": "an-origin-jti"});
+    let input = format!(
+        "{}.{}",
+        b64(json!({"alg": "RS256", "kid": "k1"}).to_string()),
+        b64(claims.to_string())
+    );
+    let mut sig = vec![0; key.public_modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    let token = format!("{input}.{}", b64(sig));
+    let make = |cache: usize| {
+        let keys = Arc::new(IssuerKeys::new());
+        let (parsed, _) = parse_jwks(jwks.to_string().as_bytes()).unwrap();
+        keys.publish(KeySet::new(parsed, KeySource::Static, SystemTime::now()));
+        let config = IssuerConfig {
+            name: "main".into(),
+            issuer: ISS.into(),
+            jwks_uri: http::Uri::from_static("https://example.com/jwks.json"),
+            kind: IssuerKind::Cognito {
+                client_ids: vec!["client".into()],
+                token_use: vec![TokenUse::Access],
+            },
+            algorithms: vec![Alg::RS256],
+            clock_skew: Duration::ZERO,
+        };
+        Verifier::with_cache(vec![Issuer { config, keys }], 8192, cache)
+    };
+    (make(0), make(1024), token)
+}
+
+fn verification(c: &mut Criterion) {
+    let (cold, cached, token) = setup();
+    c.bench_function("verify_cold_rs256", |b| {
+        b.iter(|| cold.verify(black_box(&token), SystemTime::now()).unwrap())
+    });
+    c.bench_function("verify_cached", |b| {
+        b.iter(|| {
+            let (r, _) = cached.verify_cached(black_box(&token), SystemTime::now());
+            r.unwrap()
+        })
+    });
+}
+
+fn routing(c: &mut Criterion) {
+    c.bench_function("normalize_plain_path", |b| {
+        b.iter(|| normalize(black_box("/api/v1/orders/12345/items")).unwrap())
+    });
+    c.bench_function("normalize_hostile_path", |b| {
+        b.iter(|| normalize(black_box("/public/%2e%2e//api/./v1/%61dmin/x%3ay")).unwrap())
+    });
+    let routes: Vec<Route> = ["/public", "/admin", "/billing", "/tenants", "/api/v1", "/"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Route {
+            name: i.to_string(),
+            path: PathMatch::Prefix((*p).to_owned()),
+            methods: None,
+            auth: AuthMode::Required,
+            require: Require::default(),
+        })
+        .collect();
+    let router = Router::new(&routes);
+    c.bench_function("route_match_6_routes", |b| {
+        b.iter(|| {
+            router
+                .find(&Method::GET, black_box("/api/v1/orders/12345"))
+                .unwrap()
+        })
+    });
+}
+
+fn headers(c: &mut Criterion) {
+    let rules = HeaderRules::new(&ForwardConfig {
+        header_prefix: "x-auth-".into(),
+        claims_header: Some(http::HeaderName::from_static("x-auth-claims")),
+        authorization: AuthorizationForward::Keep,
+        headers: vec![],
+    });
+    let mut template = HeaderMap::new();
+    for (k, v) in [
+        ("host", "api.example.com"),
+        ("user-agent", "bench/1.0"),
+        ("accept", "application/json"),
+        ("authorization", "Bearer x.y.z"),
+        ("x-request-id", "abc"),
+        ("x-auth-sub", "spoofed"),
+        ("connection", "keep-alive"),
+    ] {
+        template.insert(k, HeaderValue::from_static(v));
+    }
+    c.bench_function("strip_request_headers", |b| {
+        b.iter(|| {
+            let mut h = template.clone();
+            rules.strip_request(&mut h);
+            h
+        })
+    });
+}
+
+criterion_group!(benches, verification, routing, headers);
+criterion_main!(benches);
