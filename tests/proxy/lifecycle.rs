@@ -17,6 +17,16 @@ fn config(jwks: &JwksServer, upstream: std::net::SocketAddr, jwks_section: &str)
     )
 }
 
+/// Issuer `main` (key k1) on a JWKS server, an echo upstream, tokengate with `jwks_section`.
+fn life(jwks_section: &str, ready: bool) -> (Signer, JwksServer, String, Tokengate) {
+    let k1 = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
+    let upstream = start_echo();
+    let iss = jwks.issuer("us-east-1_Life");
+    let tg = Tokengate::start(&config(&jwks, upstream, jwks_section), ready);
+    (k1, jwks, iss, tg)
+}
+
 fn serve(jwks: &JwksServer, keys: &[&Signer]) {
     let doc = json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()});
     jwks.body
@@ -46,18 +56,7 @@ fn wait_keys(
 
 #[test]
 fn periodic_refresh_picks_up_a_rotation_and_a_withdrawn_key_stops_its_tokens() {
-    let k1 = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
-    let upstream = start_echo();
-    let iss = jwks.issuer("us-east-1_Life");
-    let tg = Tokengate::start(
-        &config(
-            &jwks,
-            upstream,
-            "refresh_interval: 1s, min_refresh_interval: 500ms",
-        ),
-        true,
-    );
+    let (k1, jwks, iss, tg) = life("refresh_interval: 1s, min_refresh_interval: 500ms", true);
     let old = k1.sign(&access_claims(&iss, "alice", &[]));
     assert_eq!(tg.send(&get_with("/", &[&bearer(&old)])).status, 200);
     let new = k2();
@@ -80,18 +79,7 @@ fn periodic_refresh_picks_up_a_rotation_and_a_withdrawn_key_stops_its_tokens() {
 
 #[test]
 fn an_outage_after_start_up_keeps_the_last_good_keys() {
-    let k1 = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
-    let upstream = start_echo();
-    let iss = jwks.issuer("us-east-1_Life");
-    let tg = Tokengate::start(
-        &config(
-            &jwks,
-            upstream,
-            "refresh_interval: 1s, min_refresh_interval: 500ms",
-        ),
-        true,
-    );
+    let (k1, jwks, iss, tg) = life("refresh_interval: 1s, min_refresh_interval: 500ms", true);
     jwks.status.store(500, Ordering::SeqCst);
     let status = wait_keys(&tg, Duration::from_secs(5), |i| !i["last_error"].is_null());
     assert_eq!(status["kids"], json!(["k1"]));
@@ -216,11 +204,7 @@ fn a_hanging_issuer_never_slows_another_issuers_requests() {
 
 #[test]
 fn a_burst_of_1000_random_kids_over_50_connections_costs_at_most_one_refetch() {
-    let k1 = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
-    let upstream = start_echo();
-    let iss = jwks.issuer("us-east-1_Life");
-    let tg = Tokengate::start(&config(&jwks, upstream, "min_refresh_interval: 3s"), true);
+    let (k1, jwks, iss, tg) = life("min_refresh_interval: 3s", true);
     let tokens: Vec<Vec<String>> = (0..50)
         .map(|c| {
             (0..20)
@@ -277,11 +261,7 @@ fn a_burst_of_1000_random_kids_over_50_connections_costs_at_most_one_refetch() {
 
 #[test]
 fn the_verified_token_cache_hits_but_never_outlives_exp() {
-    let k1 = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
-    let upstream = start_echo();
-    let iss = jwks.issuer("us-east-1_Life");
-    let tg = Tokengate::start(&config(&jwks, upstream, ""), true);
+    let (k1, _jwks, iss, tg) = life("", true);
     let mut claims = access_claims(&iss, "alice", &[]);
     claims["exp"] = json!(now() + 2);
     let token = k1.sign(&claims);
