@@ -15,10 +15,12 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::HOST;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
@@ -164,8 +166,19 @@ async fn forward(
     }
     headers::set_forwarded(&mut parts.headers, conn.client_ip, conn.tls, host)
         .map_err(Reject::BadHeaders)?;
-    // Upgrades (WebSocket) are carried through by a later issue; the header stays stripped.
-    drop(upgrade);
+    // An HTTP/1.1 upgrade (WebSocket) asked for by an allowed request is carried through:
+    // the hop-by-hop pair is put back for the upstream, and both sides are joined on 101.
+    let client_upgrade = match upgrade {
+        Some(protocol) => match parts.extensions.remove::<OnUpgrade>() {
+            Some(on_upgrade) => {
+                headers::restore_upgrade(&mut parts.headers, protocol)
+                    .map_err(Reject::BadHeaders)?;
+                Some(on_upgrade)
+            }
+            None => None,
+        },
+        None => None,
+    };
 
     // Phase: forward and stream back.
     parts.uri = snapshot.upstream.uri(&normalized, query.as_deref())?;
@@ -177,13 +190,38 @@ async fn forward(
     app.metrics
         .upstream_duration
         .observe(upstream_started.elapsed().as_secs_f64());
-    let response = result?;
+    let mut response = result?;
+    let upstream_upgrade = (response.status() == StatusCode::SWITCHING_PROTOCOLS)
+        .then(|| hyper::upgrade::on(&mut response));
     let (mut parts, body) = response.into_parts();
-    headers::strip_response(&mut parts.headers);
+    let upgraded_to = headers::strip_response(&mut parts.headers);
+    if let (Some(client), Some(upstream), Some(protocol)) =
+        (client_upgrade, upstream_upgrade, upgraded_to)
+    {
+        headers::restore_upgrade(&mut parts.headers, protocol).map_err(Reject::BadHeaders)?;
+        tokio::spawn(tunnel(client, upstream));
+    }
     Ok(Response::from_parts(
         parts,
         body.map_err(|e| -> BoxError { Box::new(e) }).boxed(),
     ))
+}
+
+/// Joins an upgraded client connection to the upgraded upstream connection until either
+/// side closes.
+async fn tunnel(client: OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade failed");
+            return;
+        }
+    };
+    let mut client = TokioIo::new(client);
+    let mut upstream = TokioIo::new(upstream);
+    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        tracing::debug!(error = %e, "upgraded connection ended with an error");
+    }
 }
 
 /// Verifies one token and counts the result under its issuer. A token whose kid is unknown

@@ -26,3 +26,6 @@ mod lifecycle;
 
 #[path = "proxy/tls_jwks.rs"]
 mod tls_jwks;
+
+#[path = "proxy/upgrade.rs"]
+mod upgrade;
