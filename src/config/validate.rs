@@ -317,9 +317,6 @@ impl Validator {
             return None;
         };
         let raw: RawUpstream = self.de(value, "upstream")?;
-        if raw.http2 == Some(true) {
-            self.problem("upstream.http2", NOT_SUPPORTED);
-        }
         let connect = self.duration(
             raw.connect_timeout.as_deref(),
             "2s",
@@ -1179,11 +1176,10 @@ mod tests {
 
     #[test]
     fn keys_not_built_yet_are_refused_not_ignored() {
-        let text = MINIMAL.replace("}\nissuers", ", http2: true }\nissuers");
-        let p = load_str(&format!("{text}mode: authz\nserver: {{ tls: {{ cert_file: a, key_file: b }} }}\nauthz: {{ path_prefix: /auth }}\n"), &no_env)
+        let p = load_str(&format!("{MINIMAL}mode: authz\nserver: {{ tls: {{ cert_file: a, key_file: b }} }}\nauthz: {{ path_prefix: /auth }}\n"), &no_env)
             .unwrap_err()
             .problems;
-        for path in ["mode", "server.tls", "upstream.http2", "authz"] {
+        for path in ["mode", "server.tls", "authz"] {
             assert!(
                 p.iter()
                     .any(|x| x.path == path && x.message.contains("not supported yet")),

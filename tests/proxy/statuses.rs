@@ -285,3 +285,24 @@ fn a_chunked_request_body_streams_to_the_upstream() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["body_bytes"], 11);
 }
+
+#[test]
+fn upstream_http2_speaks_h2c_to_the_upstream() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let config = single_issuer_config(&format!("http://{upstream}"), ", http2: true", &jwks);
+    let tg = Tokengate::start(&config, true);
+    let token = key.sign(&access_claims(&jwks.issuer("us-east-1_Main"), "a", &[]));
+    let r = tg.send(&get_with("/h2?x=1", &[&bearer(&token)]));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["version"], "HTTP/2.0");
+    assert_eq!(r.json()["path"], "/h2?x=1");
+    assert_eq!(r.upstream_header("x-auth-sub").as_deref(), Some("sub-a"));
+    let plain = Tokengate::start(
+        &single_issuer_config(&format!("http://{upstream}"), "", &jwks),
+        true,
+    );
+    let r = plain.send(&get_with("/h1", &[&bearer(&token)]));
+    assert_eq!(r.json()["version"], "HTTP/1.1");
+}

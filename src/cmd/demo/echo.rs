@@ -37,6 +37,7 @@ async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
     let body_bytes = body.collect().await.map_or(0, |b| b.to_bytes().len());
     let answer = json!({
         "method": parts.method.as_str(),
+        "version": format!("{:?}", parts.version),
         "path": parts.uri.path_and_query().map_or("/", |pq| pq.as_str()),
         "headers": headers,
         "body_bytes": body_bytes,
