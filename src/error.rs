@@ -161,6 +161,34 @@ impl Reject {
         }
     }
 
+    /// The gRPC status code a gRPC client reads for this refusal.
+    fn grpc_status(&self) -> &'static str {
+        match self {
+            Reject::MissingToken | Reject::InvalidToken(_) => "16", // UNAUTHENTICATED
+            Reject::InsufficientScope(_) => "7",                    // PERMISSION_DENIED
+            Reject::BadPath(_) | Reject::BadTokenRequest(_) | Reject::BadHeaders(_) => "3", // INVALID_ARGUMENT
+            Reject::NoRoute => "12", // UNIMPLEMENTED
+            Reject::KeysUnavailable { .. } | Reject::BadGateway => "14", // UNAVAILABLE
+            Reject::GatewayTimeout => "4", // DEADLINE_EXCEEDED
+        }
+    }
+
+    /// The refusal for a gRPC request (`content-type: application/grpc...`): the same HTTP
+    /// status and challenge, plus `grpc-status` and `grpc-message` in the headers (a
+    /// trailers-only response), so gRPC clients see UNAUTHENTICATED, PERMISSION_DENIED ...
+    pub fn to_grpc_response(&self) -> Response<Bytes> {
+        let mut response = self.to_response();
+        *response.body_mut() = Bytes::new();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert("grpc-status", HeaderValue::from_static(self.grpc_status()));
+        // Descriptions are fixed ASCII texts without `%`, valid as grpc-message as they are.
+        if let Ok(v) = HeaderValue::from_str(self.description()) {
+            headers.insert("grpc-message", v);
+        }
+        response
+    }
+
     /// The full response tokengate sends for this refusal.
     pub fn to_response(&self) -> Response<Bytes> {
         let body = serde_json::json!({
@@ -205,6 +233,19 @@ mod tests {
         assert!(!r.headers().contains_key(WWW_AUTHENTICATE));
         let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["error"], "keys_unavailable");
+    }
+
+    #[test]
+    fn grpc_requests_get_a_grpc_status_they_can_read() {
+        let r = Reject::MissingToken.to_grpc_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()["grpc-status"], "16");
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/grpc");
+        assert!(r.body().is_empty());
+        let r = Reject::InsufficientScope(PolicyError::GroupsAny).to_grpc_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.headers()["grpc-status"], "7");
+        assert_eq!(r.headers()["grpc-message"], "missing group");
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub async fn handle(
     let _inflight = Inflight::enter(&app.metrics.inflight);
     let snapshot = app.snapshot.load_full();
     let mut log = AccessLog::new(request.method(), request.uri().path());
+    let grpc = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
     let response = match forward(&app, &snapshot, conn, request, &mut log).await {
         Ok(response) => {
             log.outcome = Outcome::Allowed;
@@ -68,7 +72,11 @@ pub async fn handle(
         Err(reject) => {
             log.outcome = reject.outcome();
             log.reason = reject.description();
-            reject.to_response().map(full)
+            if grpc {
+                reject.to_grpc_response().map(full)
+            } else {
+                reject.to_response().map(full)
+            }
         }
     };
     log.status = response.status().as_u16();

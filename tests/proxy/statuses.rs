@@ -306,3 +306,31 @@ fn upstream_http2_speaks_h2c_to_the_upstream() {
     let r = plain.send(&get_with("/h1", &[&bearer(&token)]));
     assert_eq!(r.json()["version"], "HTTP/1.1");
 }
+
+#[test]
+fn grpc_requests_are_refused_in_a_shape_grpc_clients_read() {
+    let s = Scene::start();
+    let grpc = |path: &str, auth: Option<String>| {
+        let mut headers = vec![
+            "Content-Type: application/grpc+proto".to_owned(),
+            "TE: trailers".to_owned(),
+        ];
+        headers.extend(auth);
+        let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        s.tg.send(&format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\n{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            refs.join("\r\n")
+        ))
+    };
+    let r = grpc("/api/pkg.Service/Method", None);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("grpc-status"), Some("16"));
+    assert_eq!(r.header("content-type"), Some("application/grpc"));
+    let r = grpc(
+        "/admin/pkg.Service/Method",
+        Some(bearer(&s.access("bob", &["dev"]))),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("grpc-status"), Some("7"));
+    assert_eq!(r.header("grpc-message"), Some("missing group"));
+}
