@@ -476,3 +476,39 @@ fn sighup_is_ignored_and_sigterm_exits_zero_after_readiness_turns_off() {
     );
     assert!(tg.output().contains("shutdown signal received"));
 }
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let slow = start_slow_upstream(std::time::Duration::from_millis(1500));
+    let config = format!(
+        "server: {{ listen: LISTEN, shutdown_grace: 10s }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{slow}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{}' }}\n    client_ids: [{CLIENT}]\n",
+        jwks.issuer("p")
+    );
+    let mut tg = Tokengate::start(&config, true);
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
+    let addr = tg.addr;
+    let in_flight =
+        std::thread::spawn(move || try_request(addr, &get_with("/slow", &[&bearer(&token)])));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ok = Command::new("kill")
+        .args(["-TERM", &tg.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        tg.admin_get("/readyz").status,
+        503,
+        "readiness turns off at once"
+    );
+    assert!(
+        try_request(addr, &get("/new")).is_err(),
+        "new connections are refused"
+    );
+    let reply = in_flight.join().unwrap().unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, b"late");
+    assert_eq!(tg.wait(std::time::Duration::from_secs(10)), Some(0));
+}
