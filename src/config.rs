@@ -55,6 +55,8 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub http2: bool,
+    /// PEM bundle trusted for an https upstream besides the bundled web PKI roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl UpstreamConfig {

@@ -40,6 +40,7 @@ pub struct RawUpstream {
     pub timeout: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     pub http2: Option<bool>,
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

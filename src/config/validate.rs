@@ -340,6 +340,12 @@ impl Validator {
             connect_timeout: self.positive(connect, "upstream.connect_timeout"),
             timeout: self.positive(timeout, "upstream.timeout"),
             http2: raw.http2.unwrap_or(false),
+            ca_file: raw.ca_file.map(|ca| {
+                if let Err(e) = crate::connector::read_ca_file(Path::new(&ca)) {
+                    self.problem("upstream.ca_file", e.to_string());
+                }
+                PathBuf::from(ca)
+            }),
         })
     }
 

@@ -26,13 +26,26 @@ pub struct Upstream {
     http2: bool,
 }
 
+/// The upstream connector; a CA bundle that became unreadable since validation is logged
+/// and the web PKI roots alone are used (so such an upstream fails with 502, never opens).
+fn connector(config: &UpstreamConfig) -> crate::connector::Connector {
+    match &config.ca_file {
+        Some(path) => crate::connector::https_with_ca(config.connect_timeout, path)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "upstream.ca_file unusable; trusting web PKI roots only");
+                crate::connector::https(config.connect_timeout)
+            }),
+        None => crate::connector::https(config.connect_timeout),
+    }
+}
+
 impl Upstream {
     pub fn new(config: &UpstreamConfig) -> Upstream {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
             .http2_only(config.http2)
-            .build(crate::connector::https(config.connect_timeout));
+            .build(connector(config));
         Upstream {
             client,
             scheme: config.url.scheme().cloned().unwrap_or(Scheme::HTTP),

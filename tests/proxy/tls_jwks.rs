@@ -99,3 +99,34 @@ fn https_jwks_with_a_private_ca_needs_ca_file() {
     let token = key.sign(&access_claims("https://idp.test/pool", "alice", &[]));
     assert_eq!(trusted.send(&get_with("/", &[&bearer(&token)])).status, 200);
 }
+
+#[test]
+fn an_https_upstream_behind_a_private_ca_needs_upstream_ca_file() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let (upstream, ca_pem) = https_jwks("hello over tls".to_owned());
+    let dir = std::env::temp_dir().join(format!("tg-up-ca-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let iss = jwks.issuer("p");
+    let config = |extra: &str| {
+        format!(
+            "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'https://{upstream}'{extra} }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n"
+        )
+    };
+    let token = key.sign(&access_claims(&iss, "a", &[]));
+    let trusted = Tokengate::start(
+        &config(&format!(", ca_file: '{}'", ca_file.display())),
+        true,
+    );
+    let r = trusted.send(&get_with("/x", &[&bearer(&token)]));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hello over tls");
+    let untrusted = Tokengate::start(&config(""), true);
+    let r = untrusted.send(&get_with("/x", &[&bearer(&token)]));
+    assert_eq!(
+        r.status, 502,
+        "an upstream certificate from an unknown CA is refused"
+    );
+}
