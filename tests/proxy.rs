@@ -24,8 +24,8 @@ mod rotation;
 #[path = "proxy/lifecycle.rs"]
 mod lifecycle;
 
-#[path = "proxy/tls_jwks.rs"]
-mod tls_jwks;
+#[path = "proxy/tls.rs"]
+mod tls;
 
 #[path = "proxy/upgrade.rs"]
 mod upgrade;

@@ -1,5 +1,5 @@
-//! JWKS over https: a server whose certificate chains to a private CA is trusted only when
-//! that CA is given as `jwks.ca_file` (besides the bundled web PKI roots).
+//! TLS towards JWKS endpoints and upstreams: a server whose certificate chains to a private
+//! CA is trusted only when that CA is configured (`jwks.ca_file`, `upstream.ca_file`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use serde_json::json;
 
 use crate::harness::*;
 
-/// Starts an https JWKS server on loopback; returns its address and the CA's PEM.
-fn https_jwks(body: String) -> (std::net::SocketAddr, String) {
+/// Starts an https server answering `body` on loopback; returns its address and the CA's PEM.
+fn https_server(body: String) -> (std::net::SocketAddr, String) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
@@ -68,7 +68,7 @@ fn config(addr: std::net::SocketAddr, upstream: std::net::SocketAddr, jwks: &str
 #[test]
 fn https_jwks_with_a_private_ca_needs_ca_file() {
     let key = Signer::issuer_key();
-    let (addr, ca_pem) = https_jwks(json!({"keys": [key.jwk()]}).to_string());
+    let (addr, ca_pem) = https_server(json!({"keys": [key.jwk()]}).to_string());
     let upstream = start_echo();
     let dir = std::env::temp_dir().join(format!("tg-ca-{}-{}", std::process::id(), free_port()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -104,7 +104,7 @@ fn https_jwks_with_a_private_ca_needs_ca_file() {
 fn an_https_upstream_behind_a_private_ca_needs_upstream_ca_file() {
     let key = Signer::issuer_key();
     let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let (upstream, ca_pem) = https_jwks("hello over tls".to_owned());
+    let (upstream, ca_pem) = https_server("hello over tls".to_owned());
     let dir = std::env::temp_dir().join(format!("tg-up-ca-{}-{}", std::process::id(), free_port()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca_file = dir.join("ca.pem");
