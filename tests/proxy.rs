@@ -29,3 +29,9 @@ mod tls;
 
 #[path = "proxy/upgrade.rs"]
 mod upgrade;
+
+#[path = "proxy/grpc.rs"]
+mod grpc;
+
+#[path = "proxy/websocket.rs"]
+mod websocket;

@@ -1,0 +1,1 @@
+//! gRPC through tokengate: a tonic client and a tonic server (see issue 4).

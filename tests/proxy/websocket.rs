@@ -1,0 +1,1 @@
+//! WebSocket frames through tokengate with tokio-tungstenite (see issue 4).
