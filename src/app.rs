@@ -1,6 +1,8 @@
 //! The running state: an immutable `Snapshot` (config, verifier, router, header rules,
 //! upstream client, metric handles) behind `ArcSwap`, plus process-wide flags and metrics.
 
+pub mod reload;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use arc_swap::ArcSwap;
 use prometheus::IntCounter;
 
 use crate::auth::{Issuer, Verifier};
-use crate::config::Config;
+use crate::config::{Config, IssuerConfig, JwksConfig};
 use crate::jwks::fetch::JwksClient;
 use crate::jwks::refresh::{Http, Refresher};
 use crate::jwks::IssuerKeys;
@@ -78,6 +80,19 @@ impl App {
     }
 }
 
+/// What an issuer's keys are fetched from, and how: issuers with the same source id share a
+/// key handle across reloads (their keys are kept, not refetched).
+pub fn key_source_id(issuer: &IssuerConfig, jwks: &JwksConfig) -> String {
+    format!("{}\n{}\n{jwks:?}", issuer.name, issuer.jwks_uri)
+}
+
+/// A key task to start: the refresher and the source id it serves.
+#[derive(Debug)]
+pub struct NewKeys {
+    pub source_id: String,
+    pub refresher: Refresher,
+}
+
 /// Builds a snapshot from a validated config, with one fresh (empty) key handle per issuer,
 /// and the key tasks that will fill them.
 pub fn build(
@@ -85,34 +100,56 @@ pub fn build(
     metrics: &Metrics,
     jwks_client: &JwksClient,
 ) -> (Snapshot, Vec<Refresher>) {
+    let (snapshot, fresh) = build_keeping(config, metrics, jwks_client, |_| None);
+    (snapshot, fresh.into_iter().map(|n| n.refresher).collect())
+}
+
+/// Like [`build`], but an issuer whose source id `existing` knows reuses that key handle
+/// (reload); only the others get a new handle and a key task.
+pub fn build_keeping(
+    config: Config,
+    metrics: &Metrics,
+    jwks_client: &JwksClient,
+    existing: impl Fn(&str) -> Option<Arc<IssuerKeys>>,
+) -> (Snapshot, Vec<NewKeys>) {
     let mut issuers = Vec::with_capacity(config.issuers.len());
-    let mut refreshers = Vec::with_capacity(config.issuers.len());
+    let mut fresh = Vec::new();
     for issuer in &config.issuers {
-        let keys = Arc::new(IssuerKeys::new());
-        refreshers.push(Refresher {
-            issuer: issuer.name.clone(),
-            uri: issuer.jwks_uri.clone(),
-            keys: Arc::clone(&keys),
-            source: Arc::new(Http {
-                client: jwks_client.clone(),
-                uri: issuer.jwks_uri.clone(),
-                timeout: config.jwks.fetch_timeout,
-                max_bytes: config.jwks.max_bytes,
-            }),
-            config: config.jwks.clone(),
-            metrics: metrics.clone(),
-        });
+        let source_id = key_source_id(issuer, &config.jwks);
+        let keys = match existing(&source_id) {
+            Some(keys) => keys,
+            None => {
+                let keys = Arc::new(IssuerKeys::new());
+                fresh.push(NewKeys {
+                    source_id,
+                    refresher: Refresher {
+                        issuer: issuer.name.clone(),
+                        uri: issuer.jwks_uri.clone(),
+                        keys: Arc::clone(&keys),
+                        source: Arc::new(Http {
+                            client: jwks_client.clone(),
+                            uri: issuer.jwks_uri.clone(),
+                            timeout: config.jwks.fetch_timeout,
+                            max_bytes: config.jwks.max_bytes,
+                        }),
+                        config: config.jwks.clone(),
+                        metrics: metrics.clone(),
+                    },
+                });
+                keys
+            }
+        };
         issuers.push(Issuer {
             config: issuer.clone(),
             keys,
         });
     }
     let snapshot = assemble(config, issuers, metrics);
-    (snapshot, refreshers)
+    (snapshot, fresh)
 }
 
 /// Builds a snapshot around issuers whose key handles already exist (used by `demo`, tests
-/// and, later, by reload to keep the keys of unchanged issuers).
+/// and by reload to keep the keys of unchanged issuers).
 pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snapshot {
     let mut route_counters: Vec<RouteCounters> = config
         .routes

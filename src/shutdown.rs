@@ -15,8 +15,8 @@ pub async fn on_signal(app: Arc<App>, stop: watch::Sender<bool>) {
     let _ = stop.send(true);
 }
 
-/// SIGHUP would end the process by default; until reload exists it is logged and ignored,
-/// so an operator's `kill -HUP` never takes the sidecar down.
+/// SIGHUP would end the process by default; with no file to reload (`demo`) it is logged
+/// and ignored, so a `kill -HUP` never takes the process down.
 #[cfg(unix)]
 pub async fn ignore_hangup() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -24,9 +24,7 @@ pub async fn ignore_hangup() {
         return;
     };
     while hup.recv().await.is_some() {
-        tracing::warn!(
-            "SIGHUP received: configuration reload is not supported yet; restart to apply changes"
-        );
+        tracing::warn!("SIGHUP received: there is no configuration file to reload; ignored");
     }
 }
 

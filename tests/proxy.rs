@@ -35,3 +35,9 @@ mod grpc;
 
 #[path = "proxy/websocket.rs"]
 mod websocket;
+
+#[path = "proxy/reload.rs"]
+mod reload;
+
+#[path = "proxy/shutdown.rs"]
+mod shutdown;

@@ -115,7 +115,7 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
          curl -s http://{admin}/keys\n\n\
          Ctrl-C stops the demo."
     );
-    crate::cmd::run::serve(config, listener, admin_listener).await
+    crate::cmd::run::serve(config, None, listener, admin_listener).await
 }
 
 /// Claims of a Cognito-shaped access token (used by the demo).

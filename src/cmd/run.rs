@@ -1,6 +1,6 @@
 //! `tokengate run --config FILE`: validate, bind, start key tasks, serve, drain, exit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::app::reload::{self, Keyring, Reloader};
 use crate::app::{self, App};
 use crate::config::{load_file, Config};
 use crate::jwks::fetch;
@@ -33,7 +34,7 @@ pub fn run(path: &Path) -> ExitCode {
     let Some(runtime) = super::runtime() else {
         return ExitCode::from(1);
     };
-    match runtime.block_on(bind_and_serve(config)) {
+    match runtime.block_on(bind_and_serve(config, path)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tokengate: {e:#}");
@@ -42,19 +43,21 @@ pub fn run(path: &Path) -> ExitCode {
     }
 }
 
-async fn bind_and_serve(config: Config) -> anyhow::Result<()> {
+async fn bind_and_serve(config: Config, path: &Path) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let admin_listener = TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("cannot listen on {} (admin)", config.admin.listen))?;
-    serve(config, listener, admin_listener).await
+    serve(config, Some(path.to_owned()), listener, admin_listener).await
 }
 
-/// Runs the proxy on already-bound listeners until SIGTERM/SIGINT and the drain finish.
+/// Runs the proxy on already-bound listeners until SIGTERM/SIGINT and the drain finish;
+/// with a config file, SIGHUP reloads it.
 pub async fn serve(
     config: Config,
+    path: Option<PathBuf>,
     listener: TcpListener,
     admin_listener: TcpListener,
 ) -> anyhow::Result<()> {
@@ -65,12 +68,9 @@ pub async fn serve(
     let jwks_client = fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref())
         .context("jwks.ca_file")?;
     let server_config = config.server.clone();
-    let (snapshot, refreshers) = app::build(config, &metrics, &jwks_client);
+    let (snapshot, fresh) = app::build_keeping(config, &metrics, &jwks_client, |_| None);
     let app = Arc::new(App::new(snapshot, metrics));
-    let key_tasks: Vec<_> = refreshers
-        .into_iter()
-        .map(|r| tokio::spawn(r.run()))
-        .collect();
+    let keyring = Keyring::start(fresh);
     tracing::info!(
         listen = %listener.local_addr().context("proxy listener")?,
         admin = %admin_listener.local_addr().context("admin listener")?,
@@ -80,11 +80,20 @@ pub async fn serve(
     let admin_task = tokio::spawn(admin::serve(admin_listener, Arc::clone(&app)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let signals = tokio::spawn(shutdown::on_signal(Arc::clone(&app), stop_tx));
-    let hangups = tokio::spawn(shutdown::ignore_hangup());
+    // The hangup task owns the keyring: aborting it stops the key tasks.
+    let hangups = match path {
+        Some(path) => tokio::spawn(reload::on_hangup(Reloader {
+            path,
+            app: Arc::clone(&app),
+            keyring,
+            env: super::process_env,
+        })),
+        None => tokio::spawn(async move {
+            shutdown::ignore_hangup().await;
+            drop(keyring);
+        }),
+    };
     server::serve(listener, app, server_config, stop_rx).await;
-    for task in key_tasks {
-        task.abort();
-    }
     admin_task.abort();
     signals.abort();
     hangups.abort();

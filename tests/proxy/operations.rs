@@ -443,7 +443,7 @@ fn a_hanging_jwks_endpoint_times_out_and_never_blocks_requests() {
 }
 
 #[test]
-fn sighup_is_ignored_and_sigterm_exits_zero_after_readiness_turns_off() {
+fn sighup_reloads_and_sigterm_exits_zero_after_readiness_turns_off() {
     let key = Signer::issuer_key();
     let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
     let upstream = start_echo();
@@ -466,7 +466,7 @@ fn sighup_is_ignored_and_sigterm_exits_zero_after_readiness_turns_off() {
         200,
         "SIGHUP must not stop tokengate"
     );
-    assert!(tg.output().contains("not supported yet"));
+    assert!(tg.output().contains("SIGHUP received: reloading"));
     signal("-TERM", tg.pid());
     assert_eq!(
         tg.wait(std::time::Duration::from_secs(10)),

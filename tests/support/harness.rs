@@ -214,6 +214,40 @@ pub fn start_slow_upstream(delay: Duration) -> SocketAddr {
     addr
 }
 
+/// A streaming upstream: answers 200 with `chunks` body chunks (`chunk-0\n`, ...), one every
+/// `interval`, so a response stays in flight for `chunks * interval`.
+pub fn start_streaming_upstream(chunks: usize, interval: Duration) -> SocketAddr {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service_fn(move |_req| async move {
+                let frames = futures_util::stream::unfold(0usize, move |i| async move {
+                    if i == chunks {
+                        return None;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(interval).await;
+                    }
+                    let frame = hyper::body::Frame::data(Bytes::from(format!("chunk-{i}\n")));
+                    Some((Ok::<_, Infallible>(frame), i + 1))
+                });
+                Ok::<_, Infallible>(hyper::Response::new(http_body_util::StreamBody::new(
+                    frames,
+                )))
+            });
+            tokio::spawn(
+                auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned(),
+            );
+        }
+    });
+    addr
+}
+
 /// A running tokengate child process.
 pub struct Tokengate {
     pub addr: SocketAddr,
@@ -275,6 +309,33 @@ impl Tokengate {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends a signal by name (`-HUP`, `-TERM`) to the process, by its PID.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([name, &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "kill {name} failed");
+    }
+
+    /// Replaces the config file (with `LISTEN` and `ADMIN` replaced as at start).
+    pub fn rewrite_config(&self, config: &str) {
+        let text = config
+            .replace("LISTEN", &self.addr.to_string())
+            .replace("ADMIN", &self.admin.to_string());
+        let tmp = self.config.with_extension("yaml.new");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &self.config).unwrap();
+    }
+
+    /// One sample of a metric family (`name{labels}`) from `/metrics`, or 0.
+    pub fn metric(&self, series: &str) -> f64 {
+        let body = String::from_utf8(self.admin_get("/metrics").body).unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0.0)
     }
 
     /// Sends a raw request to the data plane.

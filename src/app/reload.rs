@@ -1,0 +1,201 @@
+//! SIGHUP reload: re-read and validate the file; publish a valid one as one new snapshot
+//! (requests in flight finish on the snapshot they loaded); keep the key handles and key
+//! tasks of issuers whose key source did not change. An invalid file changes nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use crate::app::{self, App, NewKeys};
+use crate::config::{load_file, Config};
+use crate::jwks::fetch;
+use crate::jwks::IssuerKeys;
+use crate::telemetry;
+
+/// The running key tasks, one per key source.
+#[derive(Debug, Default)]
+pub struct Keyring {
+    tasks: Vec<KeyTask>,
+}
+
+#[derive(Debug)]
+struct KeyTask {
+    source_id: String,
+    keys: Arc<IssuerKeys>,
+    task: JoinHandle<()>,
+}
+
+impl Keyring {
+    /// Starts one key task per new key source.
+    pub fn start(fresh: Vec<NewKeys>) -> Keyring {
+        let mut keyring = Keyring::default();
+        keyring.spawn(fresh);
+        keyring
+    }
+
+    fn spawn(&mut self, fresh: Vec<NewKeys>) {
+        for new in fresh {
+            let keys = Arc::clone(&new.refresher.keys);
+            self.tasks.push(KeyTask {
+                source_id: new.source_id,
+                keys,
+                task: tokio::spawn(new.refresher.run()),
+            });
+        }
+    }
+
+    fn find(&self, source_id: &str) -> Option<Arc<IssuerKeys>> {
+        self.tasks
+            .iter()
+            .find(|t| t.source_id == source_id)
+            .map(|t| Arc::clone(&t.keys))
+    }
+
+    /// Stops the tasks whose source is not in `keep`.
+    fn retain(&mut self, keep: &[String]) {
+        self.tasks.retain(|t| {
+            let kept = keep.contains(&t.source_id);
+            if !kept {
+                t.task.abort();
+            }
+            kept
+        });
+    }
+}
+
+/// Dropping the keyring (at exit) stops its key tasks.
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.task.abort();
+        }
+    }
+}
+
+/// What a SIGHUP did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reloaded {
+    /// Published; the listed sections changed but apply only after a restart.
+    Applied { needs_restart: Vec<&'static str> },
+    /// The file (or a CA bundle it names) was refused; the running config is unchanged.
+    Refused,
+}
+
+/// Re-reads one file on demand and publishes what it holds.
+#[derive(Debug)]
+pub struct Reloader {
+    pub path: PathBuf,
+    pub app: Arc<App>,
+    pub keyring: Keyring,
+    pub env: fn(&str) -> Option<String>,
+}
+
+impl Reloader {
+    pub fn reload(&mut self) -> Reloaded {
+        let result = self.try_reload();
+        let label = match result {
+            Reloaded::Applied { .. } => "ok",
+            Reloaded::Refused => "error",
+        };
+        self.app
+            .metrics
+            .config_reloads
+            .with_label_values(&[label])
+            .inc();
+        result
+    }
+
+    fn try_reload(&mut self) -> Reloaded {
+        let config = match load_file(&self.path, &self.env) {
+            Ok(config) => config,
+            Err(e) => {
+                let problems: Vec<String> = e.problems.iter().map(ToString::to_string).collect();
+                tracing::error!(
+                    file = %self.path.display(),
+                    problems = %problems.join("; "),
+                    "configuration reload refused; the running configuration is unchanged"
+                );
+                return Reloaded::Refused;
+            }
+        };
+        let client = match fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref())
+        {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "configuration reload refused: jwks.ca_file");
+                return Reloaded::Refused;
+            }
+        };
+        let running = self.app.snapshot.load_full();
+        let needs_restart = restart_only_changes(&running.config, &config);
+        let level = config.log.level.clone();
+        let keep: Vec<String> = config
+            .issuers
+            .iter()
+            .map(|i| app::key_source_id(i, &config.jwks))
+            .collect();
+        let (snapshot, fresh) = app::build_keeping(config, &self.app.metrics, &client, |id| {
+            self.keyring.find(id)
+        });
+        let kept = keep.len() - fresh.len();
+        let started = fresh.len();
+        self.keyring.retain(&keep);
+        self.keyring.spawn(fresh);
+        self.app.snapshot.store(Arc::new(snapshot));
+        telemetry::set_level(&level);
+        if !needs_restart.is_empty() {
+            tracing::warn!(
+                sections = %needs_restart.join(", "),
+                "these settings changed but apply only after a restart"
+            );
+        }
+        tracing::info!(
+            file = %self.path.display(),
+            issuers_kept = kept,
+            issuers_started = started,
+            "configuration reloaded"
+        );
+        Reloaded::Applied { needs_restart }
+    }
+}
+
+/// Settings bound at start-up (listeners, connection handling, log format, mode).
+fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if running.mode != new.mode {
+        changed.push("mode");
+    }
+    if format!("{:?}", running.server) != format!("{:?}", new.server) {
+        changed.push("server");
+    }
+    if format!("{:?}", running.admin) != format!("{:?}", new.admin) {
+        changed.push("admin");
+    }
+    if running.log.format != new.log.format {
+        changed.push("log.format");
+    }
+    changed
+}
+
+/// Reloads on every SIGHUP until the task is aborted; then stops the key tasks.
+#[cfg(unix)]
+pub async fn on_hangup(mut reloader: Reloader) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; configuration changes need a restart");
+        // Keep the keyring (and so the key tasks) alive.
+        std::future::pending::<()>().await;
+        drop(reloader);
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!(file = %reloader.path.display(), "SIGHUP received: reloading");
+        reloader.reload();
+    }
+}
+
+#[cfg(not(unix))]
+pub async fn on_hangup(_reloader: Reloader) {
+    std::future::pending::<()>().await;
+}

@@ -1,0 +1,200 @@
+//! SIGHUP reload: a valid file is published while a stream in flight continues on the old
+//! snapshot; a broken file changes nothing; unchanged issuers keep their keys, new issuers
+//! get theirs fetched; `tokengate_config_reloads_total{result}` counts both.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use serde_json::json;
+
+use crate::harness::*;
+
+const OK: &str = "tokengate_config_reloads_total{result=\"ok\"}";
+const ERROR: &str = "tokengate_config_reloads_total{result=\"error\"}";
+
+fn config(upstream: std::net::SocketAddr, issuers: &str, routes: &str) -> String {
+    format!(
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n{issuers}\nroutes:\n{routes}\n"
+    )
+}
+
+fn issuer(name: &str, jwks: &JwksServer) -> String {
+    format!(
+        "  - name: {name}\n    cognito: {{ issuer: '{}' }}\n    client_ids: [{CLIENT}]\n",
+        jwks.issuer("p")
+    )
+}
+
+/// Polls until `check` holds (reload is asynchronous to the signal), for at most 5 s.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[test]
+fn a_stricter_route_takes_effect_while_a_stream_in_flight_continues() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_streaming_upstream(8, Duration::from_millis(150));
+    let open = "  - { match: { path_prefix: / } }";
+    let strict = "  - { match: { path_prefix: / }, require: { groups_any: [admin] } }";
+    let tg = Tokengate::start(&config(upstream, &issuer("main", &jwks), open), true);
+    let bob = key.sign(&access_claims(&jwks.issuer("p"), "bob", &[]));
+    let alice = key.sign(&access_claims(&jwks.issuer("p"), "alice", &["admin"]));
+    assert_eq!(tg.send(&get_with("/s", &[&bearer(&bob)])).status, 200);
+    let fetches_before = jwks.fetch_count();
+
+    // A stream of ~1.2 s starts under the open route ...
+    let addr = tg.addr;
+    let bob_stream = bob.clone();
+    let in_flight =
+        std::thread::spawn(move || try_request(addr, &get_with("/s", &[&bearer(&bob_stream)])));
+    std::thread::sleep(Duration::from_millis(200));
+
+    // ... and the stricter route is published while it runs.
+    tg.rewrite_config(&config(upstream, &issuer("main", &jwks), strict));
+    tg.signal("-HUP");
+    eventually("the reload to be counted", || tg.metric(OK) == 1.0);
+    assert_eq!(
+        tg.send(&get_with("/s", &[&bearer(&bob)])).status,
+        403,
+        "new requests see the stricter route"
+    );
+    assert_eq!(tg.send(&get_with("/s", &[&bearer(&alice)])).status, 200);
+
+    let streamed = in_flight.join().unwrap().unwrap();
+    assert_eq!(streamed.status, 200, "the stream in flight stays allowed");
+    let body = String::from_utf8(streamed.body).unwrap();
+    assert_eq!(body.lines().count(), 8, "every chunk arrived: {body}");
+    assert_eq!(
+        jwks.fetch_count(),
+        fetches_before,
+        "the unchanged issuer's keys are kept, not refetched"
+    );
+    assert_eq!(tg.metric(ERROR), 0.0);
+    assert!(tg.output().contains("configuration reloaded"));
+}
+
+#[test]
+fn a_broken_file_changes_nothing_and_is_logged_with_its_problems() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let routes =
+        "  - { match: { path_prefix: /public }, auth: none }\n  - { match: { path_prefix: / } }";
+    let tg = Tokengate::start(&config(upstream, &issuer("main", &jwks), routes), true);
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "bob", &[]));
+
+    // An unknown key (a typo) and a route opening everything: both must be refused.
+    let broken = config(
+        upstream,
+        &issuer("main", &jwks),
+        "  - { match: { path_prefix: / }, auth: none }",
+    )
+    .replace("upstream:", "upstreem: { url: 'http://x' }\nupstream:");
+    tg.rewrite_config(&broken);
+    tg.signal("-HUP");
+    eventually("the refused reload to be counted", || {
+        tg.metric(ERROR) == 1.0
+    });
+    assert_eq!(tg.metric(OK), 0.0);
+    assert_eq!(
+        tg.send(&get("/private")).status,
+        401,
+        "the old routes still hold"
+    );
+    assert_eq!(
+        tg.send(&get_with("/private", &[&bearer(&token)])).status,
+        200
+    );
+    assert_eq!(tg.send(&get("/public/x")).status, 200);
+    let out = tg.output();
+    assert!(out.contains("configuration reload refused"), "{out}");
+    assert!(out.contains("upstreem"), "the problem is named: {out}");
+
+    // Not YAML at all: refused too, and the process keeps serving.
+    tg.rewrite_config("server: [unclosed");
+    tg.signal("-HUP");
+    eventually("the second refused reload", || tg.metric(ERROR) == 2.0);
+    assert_eq!(tg.admin_get("/readyz").status, 200);
+    assert_eq!(tg.send(&get("/private")).status, 401);
+}
+
+#[test]
+fn a_new_issuer_gets_its_keys_and_a_removed_one_is_refused() {
+    let key = Signer::issuer_key();
+    let first = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let second = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let routes = "  - { match: { path_prefix: / } }";
+    let tg = Tokengate::start(&config(upstream, &issuer("one", &first), routes), true);
+    let from_first = key.sign(&access_claims(&first.issuer("p"), "a", &[]));
+    let from_second = key.sign(&access_claims(&second.issuer("p"), "b", &[]));
+    assert_eq!(
+        tg.send(&get_with("/x", &[&bearer(&from_second)])).status,
+        401
+    );
+    assert_eq!(second.fetch_count(), 0);
+
+    let both = format!("{}{}", issuer("one", &first), issuer("two", &second));
+    tg.rewrite_config(&config(upstream, &both, routes));
+    tg.signal("-HUP");
+    eventually("the new issuer's keys", || {
+        tg.send(&get_with("/x", &[&bearer(&from_second)])).status == 200
+    });
+    assert_eq!(second.fetch_count(), 1, "fetched once for the new issuer");
+    let reply = tg.send(&get_with("/x", &[&bearer(&from_second)]));
+    assert_eq!(
+        reply.upstream_header("x-auth-issuer").as_deref(),
+        Some("two")
+    );
+    assert_eq!(
+        tg.send(&get_with("/x", &[&bearer(&from_first)])).status,
+        200
+    );
+    let keys = tg.admin_get("/keys").json();
+    assert_eq!(keys["issuers"].as_array().unwrap().len(), 2);
+
+    // Removing the first issuer: its tokens are no longer accepted.
+    tg.rewrite_config(&config(upstream, &issuer("two", &second), routes));
+    tg.signal("-HUP");
+    eventually("the second reload", || tg.metric(OK) == 2.0);
+    let reply = tg.send(&get_with("/x", &[&bearer(&from_first)]));
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        tg.send(&get_with("/x", &[&bearer(&from_second)])).status,
+        200
+    );
+    assert_eq!(second.fetch_count(), 1, "the kept issuer was not refetched");
+}
+
+#[test]
+fn listener_changes_are_reported_as_needing_a_restart() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let routes = "  - { match: { path_prefix: / } }";
+    let text = config(upstream, &issuer("main", &jwks), routes);
+    let tg = Tokengate::start(&text, true);
+    let moved = text.replace(
+        "listen: LISTEN",
+        &format!("listen: '127.0.0.1:{}'", free_port()),
+    );
+    tg.rewrite_config(&moved);
+    tg.signal("-HUP");
+    eventually("the reload", || tg.metric(OK) == 1.0);
+    assert!(tg.output().contains("apply only after a restart"));
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
+    assert_eq!(
+        tg.send(&get_with("/x", &[&bearer(&token)])).status,
+        200,
+        "still serving on the old address"
+    );
+}
