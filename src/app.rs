@@ -6,7 +6,7 @@ pub mod reload;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use prometheus::IntCounter;
 
 use crate::auth::{Issuer, Verifier};
@@ -58,6 +58,8 @@ impl Snapshot {
 #[derive(Debug)]
 pub struct App {
     pub snapshot: ArcSwap<Snapshot>,
+    /// The data plane's TLS acceptor (`server.tls`), swapped when SIGHUP re-reads the files.
+    pub tls: ArcSwapOption<rustls::ServerConfig>,
     pub metrics: Metrics,
     shutting_down: AtomicBool,
 }
@@ -66,6 +68,7 @@ impl App {
     pub fn new(snapshot: Snapshot, metrics: Metrics) -> App {
         App {
             snapshot: ArcSwap::from_pointee(snapshot),
+            tls: ArcSwapOption::empty(),
             metrics,
             shutting_down: AtomicBool::new(false),
         }

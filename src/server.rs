@@ -1,7 +1,10 @@
-//! The data-plane listener: accept loop with connection permits (`max_connections`), one
-//! `auto::Builder` (HTTP/1.1 keep-alive and h2c), and graceful draining on shutdown.
+//! The data-plane listener: accept loop with connection permits (`max_connections`), an
+//! optional TLS handshake, one `auto::Builder` (HTTP/1.1 keep-alive, h2c or h2), the
+//! per-connection watchdog, and graceful draining on shutdown.
 
 pub mod admin;
+pub mod tls;
+pub mod watchdog;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,24 +12,28 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 
 use crate::app::App;
 use crate::config::ServerConfig;
 use crate::proxy::{self, Conn};
+use crate::server::watchdog::{Activity, Expiry, Guarded, Watched};
 
 /// hyper's smallest read buffer; below it, `max_header_bytes` is enforced by the Gate's own check.
 const HYPER_MIN_BUF: usize = 8192;
 
-/// The HTTP/1.1 + h2c connection builder for the data plane.
+/// The HTTP/1.1 + HTTP/2 connection builder for the data plane. hyper's own h1 header
+/// timer is off: it also counts the wait between keep-alive requests, so the watchdog
+/// keeps `header_read_timeout` and `idle_timeout` instead.
 pub fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
+        .header_read_timeout(None)
         .max_buf_size(config.max_header_bytes.max(HYPER_MIN_BUF))
         .keep_alive(true);
     builder
@@ -37,18 +44,32 @@ pub fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// What every connection task shares.
+struct Shared {
+    app: Arc<App>,
+    builder: auto::Builder<TokioExecutor>,
+    config: ServerConfig,
+    stop: watch::Receiver<bool>,
+}
+
 /// Serves until `stop` turns true, then drains in-flight requests for at most `grace`.
+/// Past `max_connections`, new connections wait in the kernel's accept backlog.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     config: ServerConfig,
     mut stop: watch::Receiver<bool>,
 ) {
-    let builder = builder(&config);
-    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
+    let max =
+        u32::try_from(config.max_connections.clamp(1, Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+    let permits = Arc::new(Semaphore::new(max as usize));
+    let shared = Arc::new(Shared {
+        app,
+        builder: builder(&config),
+        config: config.clone(),
+        stop: stop.clone(),
+    });
     loop {
-        // Past max_connections, new connections wait in the kernel's accept backlog.
         let permit = tokio::select! {
             p = Arc::clone(&permits).acquire_owned() => match p {
                 Ok(p) => p,
@@ -70,29 +91,108 @@ pub async fn serve(
         if stream.set_nodelay(true).is_err() {
             tracing::debug!("could not set TCP_NODELAY");
         }
-        let conn = Conn {
-            client_ip: peer.ip(),
-            tls: false,
-        };
-        let app = Arc::clone(&app);
-        let service = service_fn(move |request| proxy::handle(Arc::clone(&app), conn, request));
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let shared = Arc::clone(&shared);
+        let tls = shared.app.tls.load_full();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            match tls {
+                None => {
+                    let conn = Conn {
+                        client_ip: peer.ip(),
+                        tls: false,
+                    };
+                    drive(&shared, stream, conn, Activity::new(false)).await;
+                }
+                Some(tls) => {
+                    let handshake = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+                    match tokio::time::timeout(shared.config.header_read_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                            let conn = Conn {
+                                client_ip: peer.ip(),
+                                tls: true,
+                            };
+                            drive(&shared, stream, conn, Activity::new(h2)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
     }
     drop(listener);
-    match tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await {
-        Ok(()) => tracing::info!("all connections drained"),
+    // Every connection task holds a permit: all permits back means all connections done.
+    let drained = tokio::time::timeout(config.shutdown_grace, permits.acquire_many(max)).await;
+    match drained {
+        Ok(_) => tracing::info!("all connections drained"),
         Err(_) => tracing::warn!(
             grace = ?config.shutdown_grace,
             "shutdown grace period over; cutting the remaining connections"
         ),
+    }
+}
+
+/// Serves one connection until it ends, its watchdog expires it, or shutdown drains it.
+async fn drive<I>(shared: &Shared, io: I, conn: Conn, activity: Arc<Activity>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let app = Arc::clone(&shared.app);
+    let watched = Arc::clone(&activity);
+    let service = service_fn(move |request| {
+        let guard = watched.enter();
+        let app = Arc::clone(&app);
+        async move {
+            let response = proxy::handle(app, conn, request).await;
+            response.map(|r| r.map(|body| Guarded::new(body, guard)))
+        }
+    });
+    let connection = shared.builder.serve_connection_with_upgrades(
+        TokioIo::new(Watched::new(io, Arc::clone(&activity))),
+        service,
+    );
+    tokio::pin!(connection);
+    let mut stop = shared.stop.clone();
+    let (head, idle) = (
+        shared.config.header_read_timeout,
+        shared.config.idle_timeout,
+    );
+    // A head may start (or a request end) while we sleep: look again at least this often,
+    // so a deadline is enforced at most half a period late.
+    let recheck = (head.min(idle) / 2).max(Duration::from_millis(50));
+    let mut draining = *stop.borrow();
+    if draining {
+        connection.as_mut().graceful_shutdown();
+    }
+    loop {
+        let expiry = activity.deadline(head, idle);
+        let soon = Instant::now() + recheck;
+        let wake = expiry.map_or(soon, |(at, _)| at.min(soon));
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stop.changed(), if !draining => {
+                draining = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = tokio::time::sleep_until(wake), if !draining => {
+                match activity.deadline(head, idle) {
+                    Some((at, Expiry::SlowHead)) if at <= Instant::now() => {
+                        tracing::debug!(client = %conn.client_ip, "request head too slow; connection closed");
+                        return;
+                    }
+                    Some((at, Expiry::Idle)) if at <= Instant::now() => {
+                        draining = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 }

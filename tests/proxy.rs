@@ -41,3 +41,9 @@ mod reload;
 
 #[path = "proxy/shutdown.rs"]
 mod shutdown;
+
+#[path = "proxy/https.rs"]
+mod https;
+
+#[path = "proxy/limits.rs"]
+mod limits;

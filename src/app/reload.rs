@@ -127,6 +127,17 @@ impl Reloader {
                 return Reloaded::Refused;
             }
         };
+        // A TLS listener gets its certificate and key re-read (a renewed certificate).
+        let tls = match (&config.server.tls, self.app.tls.load().is_some()) {
+            (Some(files), true) => match crate::server::tls::server_config(files) {
+                Ok(tls) => Some(Arc::new(tls)),
+                Err(e) => {
+                    tracing::error!(error = %e, "configuration reload refused: server.tls");
+                    return Reloaded::Refused;
+                }
+            },
+            _ => None,
+        };
         let running = self.app.snapshot.load_full();
         let needs_restart = restart_only_changes(&running.config, &config);
         let level = config.log.level.clone();
@@ -143,6 +154,9 @@ impl Reloader {
         self.keyring.retain(&keep);
         self.keyring.spawn(fresh);
         self.app.snapshot.store(Arc::new(snapshot));
+        if tls.is_some() {
+            self.app.tls.store(tls);
+        }
         telemetry::set_level(&level);
         if !needs_restart.is_empty() {
             tracing::warn!(

@@ -68,8 +68,15 @@ pub async fn serve(
     let jwks_client = fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref())
         .context("jwks.ca_file")?;
     let server_config = config.server.clone();
+    let tls = match &config.server.tls {
+        Some(files) => Some(Arc::new(
+            crate::server::tls::server_config(files).context("server.tls")?,
+        )),
+        None => None,
+    };
     let (snapshot, fresh) = app::build_keeping(config, &metrics, &jwks_client, |_| None);
     let app = Arc::new(App::new(snapshot, metrics));
+    app.tls.store(tls);
     let keyring = Keyring::start(fresh);
     tracing::info!(
         listen = %listener.local_addr().context("proxy listener")?,

@@ -13,13 +13,14 @@ use serde_yaml::{Mapping, Value};
 use crate::config::interpolate::expand_tree;
 use crate::config::raw::{
     RawAdmin, RawAuthz, RawForward, RawIssuer, RawJwks, RawLog, RawRequire, RawRoute, RawServer,
-    RawToken, RawUpstream,
+    RawTls, RawToken, RawUpstream,
 };
 use crate::config::{
     AdminConfig, Alg, AuthMode, AuthorizationForward, Config, ForwardConfig, IssuerConfig,
     IssuerKind, JwksConfig, LogConfig, LogFormat, Mode, PathMatch, Require, Route, ServerConfig,
-    TokenConfig, TokenSource, TokenUse, UpstreamConfig,
+    TlsConfig, TokenConfig, TokenSource, TokenUse, UpstreamConfig,
 };
+use crate::server::tls::TlsError;
 
 /// One problem, with the key path it concerns (`issuers[0].client_ids`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,9 +289,7 @@ impl Validator {
 
     fn server(&mut self, map: &Mapping) -> ServerConfig {
         let raw: RawServer = self.section(map, "server");
-        if raw.tls.is_some() {
-            self.problem("server.tls", NOT_SUPPORTED);
-        }
+        let tls = raw.tls.and_then(|tls| self.tls(tls));
         let header_read_timeout = self.duration(
             raw.header_read_timeout.as_deref(),
             "10s",
@@ -299,6 +298,7 @@ impl Validator {
         let idle_timeout = self.duration(raw.idle_timeout.as_deref(), "60s", "server.idle_timeout");
         ServerConfig {
             listen: self.addr(raw.listen.as_deref(), "0.0.0.0:8080", "server.listen"),
+            tls,
             max_header_bytes: self.size(raw.max_header_bytes, 16384, "server.max_header_bytes"),
             header_read_timeout: self.positive(header_read_timeout, "server.header_read_timeout"),
             idle_timeout: self.positive(idle_timeout, "server.idle_timeout"),
@@ -309,6 +309,32 @@ impl Validator {
                 "server.shutdown_grace",
             ),
         }
+    }
+
+    /// Both files are required and must make a usable pair now (check-config reads them).
+    fn tls(&mut self, raw: RawTls) -> Option<TlsConfig> {
+        let cert_file = raw.cert_file.filter(|f| !f.is_empty());
+        let key_file = raw.key_file.filter(|f| !f.is_empty());
+        if cert_file.is_none() {
+            self.problem("server.tls.cert_file", "required");
+        }
+        if key_file.is_none() {
+            self.problem("server.tls.key_file", "required");
+        }
+        let tls = TlsConfig {
+            cert_file: PathBuf::from(cert_file?),
+            key_file: PathBuf::from(key_file?),
+        };
+        if let Err(e) = crate::server::tls::server_config(&tls) {
+            let path = match e {
+                TlsError::Key { .. } => "server.tls.key_file",
+                TlsError::Pair { .. } => "server.tls",
+                _ => "server.tls.cert_file",
+            };
+            self.problem(path, e.to_string());
+            return None;
+        }
+        Some(tls)
     }
 
     fn upstream(&mut self, map: &Mapping) -> Option<UpstreamConfig> {
@@ -1181,11 +1207,24 @@ mod tests {
     }
 
     #[test]
+    fn server_tls_needs_both_files_and_they_must_load() {
+        let p = paths("server: { tls: { cert_file: '' } }\n");
+        assert_eq!(p, ["server.tls.cert_file", "server.tls.key_file"]);
+        let p = paths(
+            "server: { tls: { cert_file: /nonexistent/a.crt, key_file: /nonexistent/a.key } }\n",
+        );
+        assert_eq!(p, ["server.tls.cert_file"]);
+    }
+
+    #[test]
     fn keys_not_built_yet_are_refused_not_ignored() {
-        let p = load_str(&format!("{MINIMAL}mode: authz\nserver: {{ tls: {{ cert_file: a, key_file: b }} }}\nauthz: {{ path_prefix: /auth }}\n"), &no_env)
-            .unwrap_err()
-            .problems;
-        for path in ["mode", "server.tls", "authz"] {
+        let p = load_str(
+            &format!("{MINIMAL}mode: authz\nauthz: {{ path_prefix: /auth }}\n"),
+            &no_env,
+        )
+        .unwrap_err()
+        .problems;
+        for path in ["mode", "authz"] {
             assert!(
                 p.iter()
                     .any(|x| x.path == path && x.message.contains("not supported yet")),
