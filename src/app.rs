@@ -29,7 +29,8 @@ pub struct Snapshot {
     pub verifier: Verifier,
     pub router: Router,
     pub headers: HeaderRules,
-    pub upstream: Upstream,
+    /// `None` in authz mode.
+    pub upstream: Option<Upstream>,
     /// One per route, then one for [`NO_ROUTE_LABEL`].
     pub route_counters: Vec<RouteCounters>,
     /// One per issuer, then one for tokens of no configured issuer.
@@ -171,7 +172,7 @@ pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snap
         cache_counters: (metrics.verify_cache("hit"), metrics.verify_cache("miss")),
         router: Router::new(&config.routes),
         headers: HeaderRules::new(&config.forward),
-        upstream: Upstream::new(&config.upstream),
+        upstream: config.upstream.as_ref().map(Upstream::new),
         route_counters,
         issuer_counters,
         config,

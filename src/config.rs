@@ -16,7 +16,10 @@ pub use validate::{load_file, load_str, ConfigError, Problem};
 /// Which job the process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Verify, then forward to `upstream`.
     Proxy,
+    /// Answer a gateway's check (nginx auth_request, ForwardAuth, Envoy ext_authz).
+    Authz,
 }
 
 #[derive(Debug, Clone)]
@@ -24,7 +27,9 @@ pub struct Config {
     pub mode: Mode,
     pub server: ServerConfig,
     pub admin: AdminConfig,
-    pub upstream: UpstreamConfig,
+    /// `Some` in proxy mode, `None` in authz mode (validation guarantees it).
+    pub upstream: Option<UpstreamConfig>,
+    pub authz: AuthzConfig,
     pub issuers: Vec<IssuerConfig>,
     pub jwks: JwksConfig,
     pub token: TokenConfig,
@@ -43,6 +48,15 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
+}
+
+/// Authz mode's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthzConfig {
+    /// Removed from the check request's path (Envoy HTTP ext_authz `path_prefix`).
+    pub path_prefix: String,
+    /// Envoy ext_authz gRPC (`envoy.service.auth.v3.Authorization/Check`) listener.
+    pub grpc_listen: Option<SocketAddr>,
 }
 
 /// PEM files, re-read on SIGHUP.

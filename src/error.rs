@@ -7,6 +7,7 @@ use http::{Response, StatusCode};
 
 use crate::auth::token::TokenError;
 use crate::auth::{AuthError, PolicyError};
+use crate::proxy::authz::OriginalError;
 use crate::proxy::headers::HeaderError;
 use crate::proxy::path::PathError;
 
@@ -27,6 +28,8 @@ pub enum Reject {
     BadTokenRequest(TokenError),
     #[error("bad headers: {0}")]
     BadHeaders(HeaderError),
+    #[error("bad check request: {0}")]
+    BadOriginal(OriginalError),
     #[error("no route")]
     NoRoute,
     #[error("upstream unreachable")]
@@ -100,9 +103,10 @@ impl Reject {
             Reject::InvalidToken(_) => Outcome::InvalidToken,
             Reject::KeysUnavailable { .. } => Outcome::KeysUnavailable,
             Reject::InsufficientScope(_) => Outcome::InsufficientScope,
-            Reject::BadPath(_) | Reject::BadTokenRequest(_) | Reject::BadHeaders(_) => {
-                Outcome::InvalidRequest
-            }
+            Reject::BadPath(_)
+            | Reject::BadTokenRequest(_)
+            | Reject::BadHeaders(_)
+            | Reject::BadOriginal(_) => Outcome::InvalidRequest,
             Reject::NoRoute => Outcome::NoRoute,
             Reject::BadGateway => Outcome::BadGateway,
             Reject::GatewayTimeout => Outcome::GatewayTimeout,
@@ -113,9 +117,10 @@ impl Reject {
         match self {
             Reject::MissingToken | Reject::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Reject::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            Reject::BadPath(_) | Reject::BadTokenRequest(_) | Reject::BadHeaders(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Reject::BadPath(_)
+            | Reject::BadTokenRequest(_)
+            | Reject::BadHeaders(_)
+            | Reject::BadOriginal(_) => StatusCode::BAD_REQUEST,
             Reject::NoRoute => StatusCode::NOT_FOUND,
             Reject::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Reject::BadGateway => StatusCode::BAD_GATEWAY,
@@ -133,6 +138,7 @@ impl Reject {
             Reject::BadPath(e) => e.description(),
             Reject::BadTokenRequest(e) => e.description(),
             Reject::BadHeaders(e) => e.description(),
+            Reject::BadOriginal(e) => e.description(),
             Reject::NoRoute => "no route matches the request",
             Reject::BadGateway => "upstream unreachable",
             Reject::GatewayTimeout => "upstream timed out",
@@ -155,21 +161,25 @@ impl Reject {
             | Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
+            | Reject::BadOriginal(_)
             | Reject::NoRoute
             | Reject::BadGateway
             | Reject::GatewayTimeout => None,
         }
     }
 
-    /// The gRPC status code a gRPC client reads for this refusal.
-    fn grpc_status(&self) -> &'static str {
+    /// The gRPC status code a gRPC client (or Envoy's ext_authz) reads for this refusal.
+    pub fn grpc_code(&self) -> i32 {
         match self {
-            Reject::MissingToken | Reject::InvalidToken(_) => "16", // UNAUTHENTICATED
-            Reject::InsufficientScope(_) => "7",                    // PERMISSION_DENIED
-            Reject::BadPath(_) | Reject::BadTokenRequest(_) | Reject::BadHeaders(_) => "3", // INVALID_ARGUMENT
-            Reject::NoRoute => "12", // UNIMPLEMENTED
-            Reject::KeysUnavailable { .. } | Reject::BadGateway => "14", // UNAVAILABLE
-            Reject::GatewayTimeout => "4", // DEADLINE_EXCEEDED
+            Reject::MissingToken | Reject::InvalidToken(_) => 16, // UNAUTHENTICATED
+            Reject::InsufficientScope(_) => 7,                    // PERMISSION_DENIED
+            Reject::BadPath(_)
+            | Reject::BadTokenRequest(_)
+            | Reject::BadHeaders(_)
+            | Reject::BadOriginal(_) => 3, // INVALID_ARGUMENT
+            Reject::NoRoute => 12,                                // UNIMPLEMENTED
+            Reject::KeysUnavailable { .. } | Reject::BadGateway => 14, // UNAVAILABLE
+            Reject::GatewayTimeout => 4,                          // DEADLINE_EXCEEDED
         }
     }
 
@@ -181,7 +191,7 @@ impl Reject {
         *response.body_mut() = Bytes::new();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        headers.insert("grpc-status", HeaderValue::from_static(self.grpc_status()));
+        headers.insert("grpc-status", HeaderValue::from(self.grpc_code()));
         // Descriptions are fixed ASCII texts without `%`, valid as grpc-message as they are.
         if let Ok(v) = HeaderValue::from_str(self.description()) {
             headers.insert("grpc-message", v);

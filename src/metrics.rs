@@ -69,6 +69,29 @@ pub struct Metrics {
     pub upstream_duration: Histogram,
     pub inflight: IntGauge,
     pub config_reloads: IntCounterVec,
+    /// `tokengate_authz_decisions_total{api,outcome}`: one handle per api and outcome.
+    authz_decisions: Vec<RouteCounters>,
+}
+
+/// Which door a decision came through, for `tokengate_authz_decisions_total{api}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// Proxy mode: not an authz decision.
+    Proxy,
+    /// `mode: authz` over HTTP (nginx auth_request, ForwardAuth, Envoy HTTP ext_authz).
+    Http,
+    /// Envoy ext_authz gRPC `Check`.
+    Grpc,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Proxy => "proxy",
+            Api::Http => "http",
+            Api::Grpc => "grpc",
+        }
+    }
 }
 
 /// Handles for one route, one per outcome, indexed by `Outcome::index()`.
@@ -179,7 +202,26 @@ impl Metrics {
         registry.register(Box::new(jwks_last_success.clone()))?;
         registry.register(Box::new(upstream_duration.clone()))?;
         registry.register(Box::new(inflight.clone()))?;
+        let authz_vec = IntCounterVec::new(
+            Opts::new(
+                "tokengate_authz_decisions_total",
+                "Authz-mode decisions by api (http, grpc) and outcome",
+            ),
+            &["api", "outcome"],
+        )?;
         registry.register(Box::new(config_reloads.clone()))?;
+        registry.register(Box::new(authz_vec.clone()))?;
+        let authz_decisions = [Api::Http, Api::Grpc]
+            .iter()
+            .map(|api| {
+                RouteCounters(
+                    Outcome::ALL
+                        .iter()
+                        .map(|o| authz_vec.with_label_values(&[api.as_str(), o.as_str()]))
+                        .collect(),
+                )
+            })
+            .collect();
         // Families with fixed label sets show from the start, at zero.
         for result in ["hit", "miss"] {
             verify_cache.with_label_values(&[result]);
@@ -199,10 +241,23 @@ impl Metrics {
             upstream_duration,
             inflight,
             config_reloads,
+            authz_decisions,
         })
     }
 
     /// Resolves (and so exports at zero) every outcome for one route.
+    /// Counts one authz decision (nothing for proxy mode).
+    pub fn authz_decision(&self, api: Api, outcome: Outcome) {
+        let index = match api {
+            Api::Proxy => return,
+            Api::Http => 0,
+            Api::Grpc => 1,
+        };
+        if let Some(counters) = self.authz_decisions.get(index) {
+            counters.inc(outcome);
+        }
+    }
+
     pub fn route(&self, route: &str) -> RouteCounters {
         RouteCounters(
             Outcome::ALL
@@ -290,6 +345,7 @@ mod tests {
             "tokengate_upstream_duration_seconds",
             "tokengate_inflight_requests",
             "tokengate_config_reloads_total",
+            "tokengate_authz_decisions_total",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {family} ")),

@@ -2,6 +2,7 @@
 //! verify, policy, header hygiene, forward) and closes every request, allowed or refused,
 //! with one log phase. Per request it never locks, fetches keys or blocks.
 
+pub mod authz;
 pub mod headers;
 pub mod log;
 pub mod path;
@@ -15,7 +16,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::HOST;
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -25,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
 use crate::auth::{token, CacheUse, Verified};
-use crate::config::{AuthMode, TokenSource};
+use crate::config::{AuthMode, Mode, TokenSource};
 use crate::error::{Outcome, Reject};
 use crate::metrics::VerifyResult;
 use crate::proxy::log::AccessLog;
@@ -64,7 +65,11 @@ pub async fn handle(
         .headers()
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-    let response = match forward(&app, &snapshot, conn, request, &mut log).await {
+    let decided = match snapshot.config.mode {
+        Mode::Proxy => forward(&app, &snapshot, conn, request, &mut log).await,
+        Mode::Authz => authz::check(&snapshot, request, &mut log).await,
+    };
+    let response = match decided {
         Ok(response) => {
             log.outcome = Outcome::Allowed;
             response
@@ -80,15 +85,21 @@ pub async fn handle(
         }
     };
     log.status = response.status().as_u16();
+    record(&app, &snapshot, &log, started);
+    Ok(response)
+}
+
+/// The closing phase, for every request and every check: metrics and the access log.
+pub fn record(app: &App, snapshot: &Snapshot, log: &AccessLog, started: Instant) {
     if let Some(counters) = snapshot.route_counters(log.route) {
         counters.inc(log.outcome);
     }
+    app.metrics.authz_decision(log.api, log.outcome);
     let elapsed = started.elapsed();
     app.metrics.request_duration.observe(elapsed.as_secs_f64());
     if snapshot.config.log.access_log {
-        log.emit(&snapshot, elapsed);
+        log.emit(snapshot, elapsed);
     }
-    Ok(response)
 }
 
 /// Counts a request in flight until dropped, also when the client goes away mid-request
@@ -108,32 +119,38 @@ impl Drop for Inflight<'_> {
     }
 }
 
-/// The phases; any failure is a `Reject` answered by `error.rs`.
-async fn forward(
-    app: &App,
-    snapshot: &Snapshot,
-    conn: Conn,
-    request: Request<Incoming>,
-    log: &mut AccessLog,
-) -> Result<Response<Body>, Reject> {
-    let (mut parts, body) = request.into_parts();
+/// What the decision phases concluded about an allowed request.
+#[derive(Debug)]
+pub struct Decision {
+    pub normalized: String,
+    pub verified: Option<Arc<Verified>>,
+}
 
+/// The decision phases shared by proxy mode and both authz APIs: normalize the path, route,
+/// extract the token, verify, check the route's policy. Any failure is a `Reject`.
+pub async fn decide(
+    snapshot: &Snapshot,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    log: &mut AccessLog,
+) -> Result<Decision, Reject> {
     // Phase: normalize the path (hostile paths end here).
-    let normalized = path::normalize(parts.uri.path()).map_err(Reject::BadPath)?;
+    let normalized = path::normalize(path).map_err(Reject::BadPath)?;
 
     // Phase: route.
     let (route_index, route) = snapshot
         .router
-        .find(&parts.method, &normalized)
+        .find(method, &normalized)
         .ok_or(Reject::NoRoute)?;
     log.route = Some(route_index);
 
     // Phase: token and verification (the request as received).
-    let config = &snapshot.config;
-    let verified: Option<Arc<Verified>> = if route.auth == AuthMode::None {
+    let verified = if route.auth == AuthMode::None {
         None
     } else {
-        let found = token::extract(&parts.headers, parts.uri.query(), &config.token.sources)
+        let found = token::extract(headers, query, &snapshot.config.token.sources)
             .map_err(Reject::BadTokenRequest)?;
         match found {
             None if route.auth == AuthMode::Required => return Err(Reject::MissingToken),
@@ -147,6 +164,37 @@ async fn forward(
             }
         }
     };
+    Ok(Decision {
+        normalized,
+        verified,
+    })
+}
+
+/// Proxy mode: decide, then forward with clean headers and stream back.
+async fn forward(
+    app: &App,
+    snapshot: &Snapshot,
+    conn: Conn,
+    request: Request<Incoming>,
+    log: &mut AccessLog,
+) -> Result<Response<Body>, Reject> {
+    let Some(upstream) = &snapshot.upstream else {
+        return Err(Reject::BadGateway);
+    };
+    let (mut parts, body) = request.into_parts();
+    let Decision {
+        normalized,
+        verified,
+    } = decide(
+        snapshot,
+        &parts.method,
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        log,
+    )
+    .await?;
+    let config = &snapshot.config;
 
     // A query-string token never reaches the upstream, whichever route and source.
     let mut query: Option<String> = parts.uri.query().map(str::to_owned);
@@ -189,12 +237,9 @@ async fn forward(
     };
 
     // Phase: forward and stream back.
-    parts.uri = snapshot.upstream.uri(&normalized, query.as_deref())?;
+    parts.uri = upstream.uri(&normalized, query.as_deref())?;
     let upstream_started = Instant::now();
-    let result = snapshot
-        .upstream
-        .send(Request::from_parts(parts, body))
-        .await;
+    let result = upstream.send(Request::from_parts(parts, body)).await;
     app.metrics
         .upstream_duration
         .observe(upstream_started.elapsed().as_secs_f64());

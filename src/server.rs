@@ -3,6 +3,7 @@
 //! per-connection watchdog, and graceful draining on shutdown.
 
 pub mod admin;
+pub mod ext_authz;
 pub mod tls;
 pub mod watchdog;
 

@@ -48,7 +48,7 @@ fn the_multi_pool_example_has_three_issuers_and_its_requirements() {
     assert!(matches!(c.issuers[2].kind, IssuerKind::Generic { .. }));
     let billing = c.routes.iter().find(|r| r.name == "billing-write").unwrap();
     assert_eq!(billing.require.scopes_all, ["billing/write"]);
-    assert_eq!(c.upstream.path_prefix(), "/api");
+    assert_eq!(c.upstream.as_ref().unwrap().path_prefix(), "/api");
 }
 
 #[test]

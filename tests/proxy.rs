@@ -47,3 +47,9 @@ mod https;
 
 #[path = "proxy/limits.rs"]
 mod limits;
+
+#[path = "proxy/authz.rs"]
+mod authz;
+
+#[path = "proxy/ext_authz.rs"]
+mod ext_authz;

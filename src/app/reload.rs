@@ -119,6 +119,11 @@ impl Reloader {
                 return Reloaded::Refused;
             }
         };
+        let running_mode = self.app.snapshot.load().config.mode;
+        if config.mode != running_mode {
+            tracing::error!("configuration reload refused: changing mode needs a restart");
+            return Reloaded::Refused;
+        }
         let client = match fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref())
         {
             Ok(client) => client,
@@ -177,8 +182,8 @@ impl Reloader {
 /// Settings bound at start-up (listeners, connection handling, log format, mode).
 fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     let mut changed = Vec::new();
-    if running.mode != new.mode {
-        changed.push("mode");
+    if running.authz.grpc_listen != new.authz.grpc_listen {
+        changed.push("authz.grpc_listen");
     }
     if format!("{:?}", running.server) != format!("{:?}", new.server) {
         changed.push("server");

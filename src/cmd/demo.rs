@@ -115,7 +115,12 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
          curl -s http://{admin}/keys\n\n\
          Ctrl-C stops the demo."
     );
-    crate::cmd::run::serve(config, None, listener, admin_listener).await
+    let listeners = crate::cmd::run::Listeners {
+        data: listener,
+        admin: admin_listener,
+        grpc: None,
+    };
+    crate::cmd::run::serve(config, None, listeners).await
 }
 
 /// Claims of a Cognito-shaped access token (used by the demo).

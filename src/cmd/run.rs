@@ -13,7 +13,7 @@ use crate::app::{self, App};
 use crate::config::{load_file, Config};
 use crate::jwks::fetch;
 use crate::metrics::Metrics;
-use crate::server::{self, admin};
+use crate::server::{self, admin, ext_authz};
 use crate::shutdown;
 use crate::telemetry::{self, Sink};
 
@@ -50,7 +50,28 @@ async fn bind_and_serve(config: Config, path: &Path) -> anyhow::Result<()> {
     let admin_listener = TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("cannot listen on {} (admin)", config.admin.listen))?;
-    serve(config, Some(path.to_owned()), listener, admin_listener).await
+    let grpc_listener = match config.authz.grpc_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (authz.grpc_listen)"))?,
+        ),
+        None => None,
+    };
+    let listeners = Listeners {
+        data: listener,
+        admin: admin_listener,
+        grpc: grpc_listener,
+    };
+    serve(config, Some(path.to_owned()), listeners).await
+}
+
+/// The bound listeners: data plane, admin, and (authz mode) the ext_authz gRPC one.
+#[derive(Debug)]
+pub struct Listeners {
+    pub data: TcpListener,
+    pub admin: TcpListener,
+    pub grpc: Option<TcpListener>,
 }
 
 /// Runs the proxy on already-bound listeners until SIGTERM/SIGINT and the drain finish;
@@ -58,9 +79,13 @@ async fn bind_and_serve(config: Config, path: &Path) -> anyhow::Result<()> {
 pub async fn serve(
     config: Config,
     path: Option<PathBuf>,
-    listener: TcpListener,
-    admin_listener: TcpListener,
+    listeners: Listeners,
 ) -> anyhow::Result<()> {
+    let Listeners {
+        data: listener,
+        admin: admin_listener,
+        grpc: grpc_listener,
+    } = listeners;
     if config.jwks.allow_http {
         tracing::warn!("jwks.allow_http is true: key sets may be fetched over plain http from non-loopback hosts");
     }
@@ -86,6 +111,20 @@ pub async fn serve(
     );
     let admin_task = tokio::spawn(admin::serve(admin_listener, Arc::clone(&app)));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let grpc_task = match grpc_listener {
+        Some(grpc) => {
+            tracing::info!(
+                listen = %grpc.local_addr().context("authz.grpc_listen")?,
+                "Envoy ext_authz gRPC listening"
+            );
+            Some(tokio::spawn(ext_authz::serve(
+                grpc,
+                Arc::clone(&app),
+                stop_rx.clone(),
+            )))
+        }
+        None => None,
+    };
     let signals = tokio::spawn(shutdown::on_signal(Arc::clone(&app), stop_tx));
     // The hangup task owns the keyring: aborting it stops the key tasks.
     let hangups = match path {
@@ -101,6 +140,15 @@ pub async fn serve(
         }),
     };
     server::serve(listener, app, server_config, stop_rx).await;
+    if let Some(grpc) = grpc_task {
+        // It stopped taking checks with the data plane; give its in-flight checks a moment.
+        if tokio::time::timeout(std::time::Duration::from_secs(1), grpc)
+            .await
+            .is_err()
+        {
+            tracing::warn!("ext_authz gRPC listener did not stop in time");
+        }
+    }
     admin_task.abort();
     signals.abort();
     hangups.abort();

@@ -16,9 +16,9 @@ use crate::config::raw::{
     RawTls, RawToken, RawUpstream,
 };
 use crate::config::{
-    AdminConfig, Alg, AuthMode, AuthorizationForward, Config, ForwardConfig, IssuerConfig,
-    IssuerKind, JwksConfig, LogConfig, LogFormat, Mode, PathMatch, Require, Route, ServerConfig,
-    TlsConfig, TokenConfig, TokenSource, TokenUse, UpstreamConfig,
+    AdminConfig, Alg, AuthMode, AuthorizationForward, AuthzConfig, Config, ForwardConfig,
+    IssuerConfig, IssuerKind, JwksConfig, LogConfig, LogFormat, Mode, PathMatch, Require, Route,
+    ServerConfig, TlsConfig, TokenConfig, TokenSource, TokenUse, UpstreamConfig,
 };
 use crate::server::tls::TlsError;
 
@@ -59,7 +59,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const NOT_SUPPORTED: &str = "not supported yet";
 const SECTIONS: [&str; 10] = [
     "mode", "server", "admin", "upstream", "issuers", "jwks", "token", "routes", "forward", "authz",
 ];
@@ -226,10 +225,7 @@ impl Validator {
         let mode = match map.get("mode") {
             None | Some(Value::Null) => Mode::Proxy,
             Some(Value::String(m)) if m == "proxy" => Mode::Proxy,
-            Some(Value::String(m)) if m == "authz" => {
-                self.problem("mode", format!("authz: {NOT_SUPPORTED}"));
-                Mode::Proxy
-            }
+            Some(Value::String(m)) if m == "authz" => Mode::Authz,
             Some(_) => {
                 self.problem("mode", "must be proxy or authz");
                 Mode::Proxy
@@ -244,16 +240,22 @@ impl Validator {
                 "admin.listen",
             ),
         };
-        let upstream = self.upstream(map);
+        let upstream = match mode {
+            // `None` is a problem already reported; the other sections are checked still.
+            Mode::Proxy => self.upstream(map),
+            Mode::Authz => {
+                if map.get("upstream").is_some_and(|v| !v.is_null()) {
+                    self.problem("upstream", "forbidden in authz mode (the gateway forwards)");
+                }
+                None
+            }
+        };
         let jwks = self.jwks(map);
         let issuers = self.issuers(map, &jwks);
         let token = self.token(map);
         let routes = self.routes(map);
         let forward = self.forward(map);
-        if let Some(authz) = map.get("authz").filter(|v| !v.is_null()) {
-            let _: Option<RawAuthz> = self.de(authz, "authz");
-            self.problem("authz", NOT_SUPPORTED);
-        }
+        let authz = self.authz(map, mode);
         let raw_log: RawLog = self.section(map, LOG);
         let log = LogConfig {
             format: match raw_log.format.as_deref() {
@@ -273,11 +275,15 @@ impl Validator {
                 "not a valid level or filter (e.g. info, debug)",
             );
         }
+        if mode == Mode::Proxy && upstream.is_none() {
+            return None;
+        }
         Some(Config {
             mode,
             server,
             admin,
-            upstream: upstream?,
+            upstream,
+            authz,
             issuers,
             jwks,
             token,
@@ -308,6 +314,40 @@ impl Validator {
                 "20s",
                 "server.shutdown_grace",
             ),
+        }
+    }
+
+    /// `authz`: only in authz mode; `path_prefix` is "" or `/segment...` without a
+    /// trailing slash.
+    fn authz(&mut self, map: &Mapping, mode: Mode) -> AuthzConfig {
+        let Some(value) = map.get("authz").filter(|v| !v.is_null()) else {
+            return AuthzConfig::default();
+        };
+        if mode != Mode::Authz {
+            self.problem("authz", "only allowed with mode: authz");
+        }
+        let Some(raw) = self.de::<RawAuthz>(value, "authz") else {
+            return AuthzConfig::default();
+        };
+        let path_prefix = raw.path_prefix.unwrap_or_default();
+        let prefix_ok = path_prefix.is_empty()
+            || (path_prefix.starts_with('/')
+                && !path_prefix.ends_with('/')
+                && crate::proxy::path::normalize(&path_prefix).as_deref()
+                    == Ok(path_prefix.as_str()));
+        if !prefix_ok {
+            self.problem(
+                "authz.path_prefix",
+                "must be empty or a normalized path like /auth (no trailing slash)",
+            );
+        }
+        let grpc_listen = raw
+            .grpc_listen
+            .as_deref()
+            .map(|addr| self.addr(Some(addr), "", "authz.grpc_listen"));
+        AuthzConfig {
+            path_prefix,
+            grpc_listen,
         }
     }
 
@@ -1007,9 +1047,9 @@ mod tests {
         assert_eq!(c.server.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.server.max_connections, 10000);
         assert_eq!(c.server.shutdown_grace, Duration::from_secs(20));
-        assert_eq!(c.upstream.connect_timeout, Duration::from_secs(2));
-        assert_eq!(c.upstream.timeout, Duration::from_secs(30));
-        assert!(!c.upstream.http2);
+        assert_eq!(c.upstream.as_ref().unwrap().connect_timeout, Duration::from_secs(2));
+        assert_eq!(c.upstream.as_ref().unwrap().timeout, Duration::from_secs(30));
+        assert!(!c.upstream.as_ref().unwrap().http2);
         assert_eq!(c.jwks.refresh_interval, Duration::from_secs(3600));
         assert_eq!(c.jwks.min_refresh_interval, Duration::from_secs(30));
         assert_eq!(c.jwks.fetch_timeout, Duration::from_secs(5));
@@ -1049,7 +1089,7 @@ mod tests {
         let env = |name: &str| (name == "POOL").then(|| "us-east-1_Env1".to_owned());
         let text = "upstream: { url: 'http://127.0.0.1:${PORT:-3000}' }\nissuers:\n  - name: main\n    cognito: { region: us-east-1, user_pool_id: '${POOL}' }\n    client_ids: [abc]\nserver: { max_connections: '${MAXC:-7}' }\n";
         let c = load_str(text, &env).unwrap();
-        assert_eq!(c.upstream.url.port_u16(), Some(3000));
+        assert_eq!(c.upstream.as_ref().unwrap().url.port_u16(), Some(3000));
         assert!(c.issuers[0].issuer.ends_with("us-east-1_Env1"));
         assert_eq!(c.server.max_connections, 7);
         let e = load_str(text, &no_env).unwrap_err();
@@ -1214,23 +1254,6 @@ mod tests {
             "server: { tls: { cert_file: /nonexistent/a.crt, key_file: /nonexistent/a.key } }\n",
         );
         assert_eq!(p, ["server.tls.cert_file"]);
-    }
-
-    #[test]
-    fn keys_not_built_yet_are_refused_not_ignored() {
-        let p = load_str(
-            &format!("{MINIMAL}mode: authz\nauthz: {{ path_prefix: /auth }}\n"),
-            &no_env,
-        )
-        .unwrap_err()
-        .problems;
-        for path in ["mode", "authz"] {
-            assert!(
-                p.iter()
-                    .any(|x| x.path == path && x.message.contains("not supported yet")),
-                "{path}: {p:?}"
-            );
-        }
     }
 
     #[test]

@@ -126,12 +126,7 @@ impl HeaderRules {
         let upgrade = strip_hop_by_hop(headers);
         let doomed: Vec<HeaderName> = headers
             .keys()
-            .filter(|name| {
-                let name = name.as_str();
-                // An empty prefix (refused by validation) must not strip every header.
-                (!self.prefix.is_empty() && folded_starts_with(name, &self.prefix))
-                    || self.reserved.iter().any(|r| folded_eq(name, r))
-            })
+            .filter(|name| self.is_reserved(name.as_str()))
             .cloned()
             .collect();
         for name in doomed {
@@ -141,6 +136,15 @@ impl HeaderRules {
             headers.remove(AUTHORIZATION);
         }
         upgrade
+    }
+
+    /// Whether a client-sent header of this name would be removed as a possible identity
+    /// spoof: the folded name starts with the prefix, or is `claims_header` or a
+    /// `forward.headers` name.
+    pub fn is_reserved(&self, name: &str) -> bool {
+        // An empty prefix (refused by validation) must not strip every header.
+        (!self.prefix.is_empty() && folded_starts_with(name, &self.prefix))
+            || self.reserved.iter().any(|r| folded_eq(name, r))
     }
 
     /// Sets (replacing) the identity headers of a verified token, `claims_header` and each

@@ -1,5 +1,6 @@
-//! The closing phase of every request: one access-log line with method, path (never the
-//! query), status, outcome, reason, sub, issuer, route and duration. Never a token or cookie.
+//! The closing phase of every request: one access-log line with api, method, path (never
+//! the query), status, outcome, reason, sub, issuer, route and duration. Never a token or
+//! cookie.
 
 use std::time::Duration;
 
@@ -7,10 +8,13 @@ use http::Method;
 
 use crate::app::{Snapshot, NO_ROUTE_LABEL};
 use crate::error::Outcome;
+use crate::metrics::Api;
 
 /// What the phases learned, filled in as they run.
 #[derive(Debug)]
 pub struct AccessLog {
+    /// proxy, http (authz mode) or grpc (Envoy ext_authz Check): the `api` log field.
+    pub api: Api,
     pub method: Method,
     /// The path as received, without the query (a query may carry a token).
     pub path: String,
@@ -25,6 +29,7 @@ pub struct AccessLog {
 impl AccessLog {
     pub fn new(method: &Method, path: &str) -> AccessLog {
         AccessLog {
+            api: Api::Proxy,
             method: method.clone(),
             path: path.to_owned(),
             status: 0,
@@ -47,6 +52,7 @@ impl AccessLog {
             .map_or("", |i| i.name.as_str());
         tracing::info!(
             target: "access",
+            api = self.api.as_str(),
             method = %self.method,
             path = %self.path,
             status = self.status,

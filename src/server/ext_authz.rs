@@ -1,0 +1,226 @@
+//! Envoy ext_authz over gRPC on `authz.grpc_listen`: `envoy.service.auth.v3.Authorization/
+//! Check` runs the same decision phases as every other request and answers as Envoy expects;
+//! `grpc.health.v1.Health` on the same listener. Per check it never locks or fetches.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use envoy_types::ext_authz::v3::pb::{
+    Authorization, AuthorizationServer, CheckRequest, CheckResponse, DeniedHttpResponse,
+    HeaderAppendAction, HeaderValue, HeaderValueOption, HttpResponse, HttpStatus, OkHttpResponse,
+};
+use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
+use envoy_types::pb::google::rpc;
+use http::{HeaderMap, HeaderName, Method};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::app::{App, Snapshot};
+use crate::error::{Outcome, Reject};
+use crate::metrics::Api;
+use crate::proxy::authz::{origin_form, OriginalError};
+use crate::proxy::log::AccessLog;
+use crate::proxy::{decide, record};
+
+/// The `Authorization` service over the running snapshot.
+#[derive(Debug)]
+pub struct Checker {
+    app: Arc<App>,
+}
+
+#[tonic::async_trait]
+impl Authorization for Checker {
+    async fn check(
+        &self,
+        request: tonic::Request<CheckRequest>,
+    ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
+        let started = Instant::now();
+        let snapshot = self.app.snapshot.load_full();
+        let http = request
+            .into_inner()
+            .attributes
+            .and_then(|a| a.request)
+            .and_then(|r| r.http)
+            .unwrap_or_default();
+        let mut log = AccessLog::new(&Method::GET, "");
+        log.api = Api::Grpc;
+        let response = match check(&snapshot, &http, &mut log).await {
+            Ok(allowed) => {
+                log.outcome = Outcome::Allowed;
+                log.status = 200;
+                allowed
+            }
+            Err(reject) => {
+                log.outcome = reject.outcome();
+                log.reason = reject.description();
+                log.status = reject.status().as_u16();
+                denied(&reject)
+            }
+        };
+        record(&self.app, &snapshot, &log, started);
+        Ok(tonic::Response::new(response))
+    }
+}
+
+/// The request's headers as Envoy sent them: `header_map` (raw) when present, else the
+/// `headers` map; pseudo-headers and names or values HTTP does not allow are left out.
+fn headers(http: &HttpRequest) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    let mut put = |name: &str, value: &[u8]| {
+        if name.starts_with(':') {
+            return;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_bytes(value),
+        ) {
+            map.append(name, value);
+        }
+    };
+    match &http.header_map {
+        Some(raw) if !raw.headers.is_empty() => {
+            for h in &raw.headers {
+                let value = if h.raw_value.is_empty() {
+                    h.value.as_bytes()
+                } else {
+                    &h.raw_value
+                };
+                put(&h.key, value);
+            }
+        }
+        _ => {
+            for (name, value) in &http.headers {
+                put(name, value.as_bytes());
+            }
+        }
+    }
+    map
+}
+
+fn option(key: &str, value: &[u8]) -> HeaderValueOption {
+    #[allow(deprecated)] // `append` is deprecated in favour of `append_action`.
+    HeaderValueOption {
+        header: Some(HeaderValue {
+            key: key.to_owned(),
+            value: String::from_utf8_lossy(value).into_owned(),
+            raw_value: Vec::new(),
+        }),
+        append: None,
+        append_action: HeaderAppendAction::OverwriteIfExistsOrAdd.into(),
+        keep_empty_value: true,
+    }
+}
+
+/// Decides one check; allowed -> OK with the identity headers to set and every other
+/// identity-looking header of the request to remove.
+async fn check(
+    snapshot: &Snapshot,
+    http: &HttpRequest,
+    log: &mut AccessLog,
+) -> Result<CheckResponse, Reject> {
+    let method = Method::from_bytes(http.method.as_bytes())
+        .map_err(|_| Reject::BadOriginal(OriginalError::Method))?;
+    let uri = origin_form(http.path.as_bytes()).map_err(Reject::BadOriginal)?;
+    log.method = method.clone();
+    uri.path().clone_into(&mut log.path);
+    let request_headers = headers(http);
+    let decision = decide(
+        snapshot,
+        &method,
+        uri.path(),
+        uri.query(),
+        &request_headers,
+        log,
+    )
+    .await?;
+    let mut identity = HeaderMap::new();
+    if let Some(verified) = &decision.verified {
+        snapshot
+            .headers
+            .add_identity(&mut identity, &verified.identity, &verified.claims)
+            .map_err(Reject::BadHeaders)?;
+    }
+    let set: Vec<HeaderValueOption> = identity
+        .iter()
+        .map(|(name, value)| option(name.as_str(), value.as_bytes()))
+        .collect();
+    // Spoofed identity headers go; the ones tokengate sets are overwritten instead, so the
+    // result is the same whichever order Envoy applies the two lists in.
+    let mut remove: Vec<String> = request_headers
+        .keys()
+        .filter(|name| snapshot.headers.is_reserved(name.as_str()))
+        .filter(|name| !identity.contains_key(*name))
+        .map(|name| name.as_str().to_owned())
+        .collect();
+    remove.dedup();
+    #[allow(deprecated)] // `dynamic_metadata` in OkHttpResponse is deprecated.
+    let ok = OkHttpResponse {
+        headers: set,
+        headers_to_remove: remove,
+        ..Default::default()
+    };
+    Ok(CheckResponse {
+        status: Some(rpc::Status {
+            code: 0,
+            message: String::new(),
+            details: Vec::new(),
+        }),
+        http_response: Some(HttpResponse::OkResponse(ok)),
+        ..Default::default()
+    })
+}
+
+/// A denial: the HTTP status, `WWW-Authenticate` and JSON body the client gets, and the
+/// matching `google.rpc` code.
+fn denied(reject: &Reject) -> CheckResponse {
+    let response = reject.to_response();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| option(name.as_str(), value.as_bytes()))
+        .collect();
+    let denied = DeniedHttpResponse {
+        status: Some(HttpStatus {
+            code: i32::from(response.status().as_u16()),
+        }),
+        headers,
+        body: String::from_utf8_lossy(response.body()).into_owned(),
+    };
+    CheckResponse {
+        status: Some(rpc::Status {
+            code: reject.grpc_code(),
+            message: reject.description().to_owned(),
+            details: Vec::new(),
+        }),
+        http_response: Some(HttpResponse::DeniedResponse(denied)),
+        ..Default::default()
+    }
+}
+
+/// Serves Check and Health on `listener` until `stop` turns true; health then says
+/// NOT_SERVING while in-flight checks finish.
+pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<AuthorizationServer<Checker>>().await;
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |a: SocketAddr| a.to_string());
+    let shutdown = async move {
+        let _ = stop.changed().await;
+        reporter
+            .set_not_serving::<AuthorizationServer<Checker>>()
+            .await;
+    };
+    let result = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(AuthorizationServer::new(Checker { app }))
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, listen = %addr, "ext_authz gRPC listener failed");
+    }
+}
