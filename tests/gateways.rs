@@ -268,3 +268,71 @@ fn caddy_forward_auth_from_the_deploy_example() {
     assert_eq!(r.status, 404, "caddy passes tokengate's refusals through");
     assert_eq!(r.json()["error"], "no_route");
 }
+
+/// Every YAML document of one example file.
+fn documents(path: &str) -> Vec<serde_yaml::Value> {
+    let text = std::fs::read_to_string(repo(path)).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .collect()
+}
+
+#[test]
+fn the_envoy_traefik_and_istio_examples_point_at_the_authz_example_config() {
+    let config =
+        tokengate::config::load_file(&repo("config/examples/authz.yaml"), &|_| None).unwrap();
+    let grpc = config.authz.grpc_listen.unwrap().port().to_string();
+    let http = config.server.listen.port().to_string();
+
+    let text = |path: &str| std::fs::read_to_string(repo(path)).unwrap();
+    let envoy_grpc = text("deploy/envoy/envoy-grpc.yaml");
+    assert_eq!(documents("deploy/envoy/envoy-grpc.yaml").len(), 1);
+    assert!(envoy_grpc.contains(&format!("port_value: {grpc}")));
+    assert!(envoy_grpc.contains("failure_mode_allow: false"));
+    assert!(envoy_grpc.contains("grpc_health_check"));
+
+    let envoy_http = text("deploy/envoy/envoy-http.yaml");
+    assert_eq!(documents("deploy/envoy/envoy-http.yaml").len(), 1);
+    assert!(envoy_http.contains(&format!("port_value: {http}")));
+    assert!(envoy_http.contains(&format!("path_prefix: {}", config.authz.path_prefix)));
+    assert!(envoy_http.contains("failure_mode_allow: false"));
+    assert!(envoy_http.contains("allowed_upstream_headers"));
+
+    let traefik = &documents("deploy/traefik/dynamic.yaml")[0];
+    let forward = &traefik["http"]["middlewares"]["tokengate"]["forwardAuth"];
+    assert_eq!(
+        forward["address"].as_str(),
+        Some(&*format!("http://127.0.0.1:{http}/"))
+    );
+    assert_eq!(forward["trustForwardHeader"].as_bool(), Some(false));
+    assert_eq!(
+        forward["authResponseHeaders"].as_sequence().map(Vec::len),
+        Some(9)
+    );
+    assert_eq!(
+        forward["authResponseHeadersRegex"].as_str(),
+        Some("^X-Auth-")
+    );
+
+    let istio = documents("deploy/istio/tokengate-authz.yaml");
+    let kinds: Vec<&str> = istio.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "Deployment", "Service", "AuthorizationPolicy"]
+    );
+    let policy = &istio[3]["spec"];
+    assert_eq!(policy["action"].as_str(), Some("CUSTOM"));
+    assert_eq!(policy["provider"]["name"].as_str(), Some("tokengate"));
+    // The embedded tokengate config is one the loader accepts.
+    let embedded = istio[0]["data"]["tokengate.yaml"].as_str().unwrap();
+    let embedded = tokengate::config::load_str(embedded, &|_| None).unwrap();
+    assert_eq!(embedded.authz.grpc_listen.map(|a| a.port()), Some(9191));
+    let mesh = &documents("deploy/istio/mesh-config.yaml")[0];
+    let provider = &mesh["spec"]["meshConfig"]["extensionProviders"][0];
+    assert_eq!(provider["name"].as_str(), Some("tokengate"));
+    assert_eq!(provider["envoyExtAuthzGrpc"]["port"].as_u64(), Some(9191));
+    assert_eq!(
+        provider["envoyExtAuthzGrpc"]["failOpen"].as_bool(),
+        Some(false)
+    );
+}
