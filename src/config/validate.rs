@@ -82,7 +82,18 @@ pub fn load_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
     for key in map.keys() {
         match key.as_str() {
             Some(k) if SECTIONS.contains(&k) || k == LOG => {}
-            Some(k) => v.problem(k, "unknown key"),
+            Some(k) => v.problem(
+                k,
+                format!(
+                    "unknown key, expected one of {}",
+                    SECTIONS
+                        .iter()
+                        .chain([&LOG])
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
             None => v.problem("", "section names must be strings"),
         }
     }
@@ -1047,8 +1058,14 @@ mod tests {
         assert_eq!(c.server.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.server.max_connections, 10000);
         assert_eq!(c.server.shutdown_grace, Duration::from_secs(20));
-        assert_eq!(c.upstream.as_ref().unwrap().connect_timeout, Duration::from_secs(2));
-        assert_eq!(c.upstream.as_ref().unwrap().timeout, Duration::from_secs(30));
+        assert_eq!(
+            c.upstream.as_ref().unwrap().connect_timeout,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            c.upstream.as_ref().unwrap().timeout,
+            Duration::from_secs(30)
+        );
         assert!(!c.upstream.as_ref().unwrap().http2);
         assert_eq!(c.jwks.refresh_interval, Duration::from_secs(3600));
         assert_eq!(c.jwks.min_refresh_interval, Duration::from_secs(30));

@@ -1,0 +1,143 @@
+//! The configuration reference in README.md cannot drift from the parser: every key the
+//! parser accepts (read from its own "expected one of" answers to an unknown key in every
+//! section) is documented, and every documented key is one the parser accepts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An unknown key in every section and sub-section the parser has.
+const PROBE: &str = "zzz: 1
+server: { zzz: 1, tls: { zzz: 1 } }
+admin: { zzz: 1 }
+upstream: { zzz: 1 }
+issuers: [ { zzz: 1, cognito: { zzz: 1 } } ]
+jwks: { zzz: 1 }
+token: { zzz: 1 }
+routes: [ { zzz: 1, match: { zzz: 1 }, require: { zzz: 1 } } ]
+forward: { zzz: 1 }
+authz: { zzz: 1 }
+log: { zzz: 1 }
+";
+
+/// Section path (`issuers[]`, `` for the top level) -> the keys the parser accepts there.
+fn parser_sections() -> BTreeMap<String, Vec<String>> {
+    let problems = tokengate::config::load_str(PROBE, &|_| None)
+        .unwrap_err()
+        .problems;
+    let mut sections = BTreeMap::new();
+    for p in problems {
+        let Some(section) = p.path.strip_suffix("zzz") else {
+            continue;
+        };
+        let section = section.trim_end_matches('.').replace("[0]", "[]");
+        let keys: Vec<String> = p
+            .message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|k| *k != "zzz")
+            .map(str::to_owned)
+            .collect();
+        assert!(!keys.is_empty(), "no key list in: {}", p.message);
+        sections.insert(section, keys);
+    }
+    sections
+}
+
+/// Every leaf key path the parser accepts (sections themselves are not leaves).
+fn parser_leaves(sections: &BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
+    let mut leaves = BTreeSet::new();
+    for (section, keys) in sections {
+        for key in keys {
+            let path = if section.is_empty() {
+                key.clone()
+            } else {
+                format!("{section}.{key}")
+            };
+            let as_list = format!("{path}[]");
+            if !sections.contains_key(&path) && !sections.contains_key(&as_list) {
+                leaves.insert(path);
+            }
+        }
+    }
+    leaves
+}
+
+/// README's configuration table: documented key -> the text of its row. Cells like
+/// "`a.b.c` + `.d`" or "`a.b.c`, `.d`" document `a.b.c` and `a.b.d`.
+fn documented() -> BTreeMap<String, String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Configuration reference")
+        .nth(1)
+        .expect("README has a Configuration reference")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut keys = BTreeMap::new();
+    for row in section.lines().filter(|l| l.starts_with("| `")) {
+        let cell = row.split('|').nth(1).unwrap();
+        let names: Vec<&str> = cell.split('`').skip(1).step_by(2).collect();
+        let first = names[0];
+        let parent = first.rsplit_once('.').map_or("", |(p, _)| p);
+        for name in names {
+            let full = match name.strip_prefix('.') {
+                Some(rest) => format!("{parent}.{rest}"),
+                None => name.to_owned(),
+            };
+            keys.insert(full, row.to_owned());
+        }
+    }
+    assert!(keys.len() > 30, "the configuration table was not found");
+    keys
+}
+
+#[test]
+fn every_parser_key_is_documented_and_every_documented_key_exists() {
+    let sections = parser_sections();
+    for expected in [
+        "",
+        "server",
+        "server.tls",
+        "issuers[]",
+        "issuers[].cognito",
+        "routes[].require",
+        "authz",
+    ] {
+        assert!(
+            sections.contains_key(expected),
+            "section {expected:?} not probed: {sections:?}"
+        );
+    }
+    let leaves = parser_leaves(&sections);
+    let docs = documented();
+
+    let mut missing = Vec::new();
+    for leaf in &leaves {
+        // Documented as its own row, or in the row of its section naming it (`require`).
+        let in_parent_row = leaf.rsplit_once('.').is_some_and(|(parent, name)| {
+            docs.get(parent)
+                .is_some_and(|row| row.contains(&format!("`{name}`")))
+        });
+        if !docs.contains_key(leaf) && !in_parent_row {
+            missing.push(leaf.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "keys the parser accepts but README does not document: {missing:?}"
+    );
+
+    let known: BTreeSet<String> = leaves
+        .iter()
+        .cloned()
+        .chain(sections.keys().cloned())
+        .collect();
+    let unknown: Vec<&String> = docs.keys().filter(|k| !known.contains(*k)).collect();
+    assert!(
+        unknown.is_empty(),
+        "README documents keys the parser refuses: {unknown:?}"
+    );
+}
