@@ -80,7 +80,13 @@ impl Identity {
 
 /// A header value from claim text: UTF-8 is kept as is; control characters are refused.
 fn value(text: &str, claim: &'static str) -> Result<HeaderValue, IdentityError> {
-    if text.chars().any(char::is_control) {
+    // ASCII (nearly every claim, and always the base64url claims header) is checked bytewise.
+    let control = if text.is_ascii() {
+        text.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        text.chars().any(char::is_control)
+    };
+    if control {
         return Err(IdentityError::Unrepresentable { claim });
     }
     HeaderValue::from_bytes(text.as_bytes()).map_err(|_| IdentityError::Unrepresentable { claim })

@@ -109,7 +109,16 @@ fn from_authorization(headers: &HeaderMap) -> Result<Option<Token>, TokenError> 
     if credentials.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Token::new(String::from_utf8_lossy(credentials))))
+    Ok(Some(Token::new(text(credentials))))
+}
+
+/// Token bytes as text without copying (std's validation has an ASCII fast path that
+/// `from_utf8_lossy` lacks); invalid UTF-8 is kept lossily and fails verification later.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn from_cookies(
@@ -140,7 +149,7 @@ fn from_cookies(
             }
         }
     }
-    Ok(found.map(|v| Token::new(String::from_utf8_lossy(v))))
+    Ok(found.map(|v| Token::new(text(v))))
 }
 
 fn from_query(query: &str, name: &str, index: usize) -> Result<Option<Token>, TokenError> {
@@ -156,7 +165,7 @@ fn from_query(query: &str, name: &str, index: usize) -> Result<Option<Token>, To
         found = Some(value);
     }
     Ok(found.map(|v| match percent_decode(v) {
-        Cow::Borrowed(b) => Token::new(String::from_utf8_lossy(b)),
+        Cow::Borrowed(b) => Token::new(text(b)),
         Cow::Owned(b) => Token::new(String::from_utf8_lossy(&b).into_owned()),
     }))
 }

@@ -1,6 +1,7 @@
 //! Parsing a JWKS document into usable verification keys, skipping unusable ones one by one
 //! (`use` other than `sig`, unknown or symmetric `alg`, RSA under 2048 bits, no `kid`).
 
+use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
@@ -43,6 +44,9 @@ pub struct VerifyKey {
     pub alg: Option<Alg>,
     pub family: KeyFamily,
     pub key: DecodingKey,
+    /// RSA keys, parsed once for RS256 (aws-lc then keeps the key's Montgomery context):
+    /// the Cognito fast path. Other algorithms verify through `key`.
+    pub rs256: Option<ParsedPublicKey>,
 }
 
 impl std::fmt::Debug for VerifyKey {
@@ -126,6 +130,7 @@ fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
         Some(_) => return Err("alg not a string"),
     };
     let kty = jwk.get("kty").and_then(Value::as_str).ok_or("no kty")?;
+    let mut rs256 = None;
     let (family, key) = match kty {
         "RSA" => {
             let n = b64_field(jwk, "n")?;
@@ -136,6 +141,11 @@ fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
             if e.iter().all(|b| *b == 0) {
                 return Err("RSA exponent is zero");
             }
+            rs256 = ParsedPublicKey::new(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                rsa_public_key_der(&n, &e),
+            )
+            .ok();
             (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
         }
         "EC" => {
@@ -175,7 +185,39 @@ fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
         alg,
         family,
         key,
+        rs256,
     })
+}
+
+/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (PKCS#1)
+/// from the JWK's big-endian `n` and `e`.
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn length(out: &mut Vec<u8>, len: usize) {
+        match len {
+            0..=0x7f => out.push(len as u8),
+            0x80..=0xff => out.extend_from_slice(&[0x81, len as u8]),
+            _ => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+        }
+    }
+    fn integer(out: &mut Vec<u8>, bytes: &[u8]) {
+        let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        let bytes = &bytes[first..];
+        let pad = bytes.first().is_none_or(|b| b & 0x80 != 0);
+        out.push(0x02);
+        length(out, bytes.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(bytes);
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(&mut body, n);
+    integer(&mut body, e);
+    let mut der = Vec::with_capacity(body.len() + 4);
+    der.push(0x30);
+    length(&mut der, body.len());
+    der.extend_from_slice(&body);
+    der
 }
 
 fn str_field<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, &'static str> {
@@ -196,5 +238,87 @@ fn modulus_bits(n: &[u8]) -> usize {
     match n.iter().position(|b| *b != 0) {
         None => 0,
         Some(i) => (n.len() - i - 1) * 8 + (8 - n[i].leading_zeros() as usize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsa_public_key_der_is_minimal_and_positive() {
+        // e = 65537; n with its high bit set gets a leading zero; leading zeros are dropped.
+        let mut n = vec![0u8, 0x80];
+        n.extend_from_slice(&[0x11; 255]);
+        let der = rsa_public_key_der(&n, &[1, 0, 1]);
+        assert_eq!(&der[..4], &[0x30, 0x82, 0x01, 0x0a]);
+        assert_eq!(&der[4..8], &[0x02, 0x82, 0x01, 0x01]);
+        assert_eq!(der[8], 0x00);
+        assert_eq!(der[9], 0x80);
+        assert_eq!(&der[der.len() - 5..], &[0x02, 0x03, 0x01, 0x00, 0x01]);
+        assert_eq!(der.len(), 4 + 4 + 257 + 5);
+    }
+
+    #[test]
+    fn every_rsa_key_gets_the_rs256_fast_path_and_ec_keys_do_not() {
+        use aws_lc_rs::signature::KeyPair as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine;
+        let pem = include_str!("../../tests/fixtures/keys/issuer-rsa2048.pem");
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = STANDARD.decode(body).unwrap_or_default();
+        let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der)
+            .or_else(|_| aws_lc_rs::rsa::KeyPair::from_der(&der));
+        let Ok(pair) = pair else {
+            panic!("fixture key unreadable");
+        };
+        let public: aws_lc_rs::rsa::PublicKeyComponents<Vec<u8>> = pair.public_key().into();
+        let jwk: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "kty": "RSA", "kid": "k", "e": URL_SAFE_NO_PAD.encode(&public.e),
+            "n": URL_SAFE_NO_PAD.encode(&public.n),
+        }))
+        .unwrap_or_default();
+        let key = parse_key(&jwk);
+        assert!(
+            key.as_ref().is_ok_and(|k| k.rs256.is_some()),
+            "an RSA key is parsed once for RS256: {key:?}"
+        );
+        // The fast path and the general path agree on a real signature and a forged one.
+        let message = b"header.payload";
+        let mut sig = vec![0; pair.public_modulus_len()];
+        let signed = pair.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            message,
+            &mut sig,
+        );
+        assert!(signed.is_ok());
+        if let Ok(VerifyKey {
+            rs256: Some(fast),
+            key,
+            ..
+        }) = &key
+        {
+            let general = |sig: &[u8]| {
+                jsonwebtoken::crypto::verify(
+                    &URL_SAFE_NO_PAD.encode(sig),
+                    message,
+                    key,
+                    jsonwebtoken::Algorithm::RS256,
+                )
+                .unwrap_or(false)
+            };
+            assert!(fast.verify_sig(message, &sig).is_ok() && general(&sig));
+            sig[10] ^= 1;
+            assert!(fast.verify_sig(message, &sig).is_err() && !general(&sig));
+        }
+        let ec: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "kty": "EC", "kid": "e", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+        }))
+        .unwrap_or_default();
+        let ec = parse_key(&ec);
+        assert!(ec.is_ok_and(|k| k.rs256.is_none()));
     }
 }
