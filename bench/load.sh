@@ -5,7 +5,8 @@
 # Prints requests/s, p50, p99, each as a ratio to nginx from the same run, openssl's
 # RSA-2048 verify/s on one core, and tokengate's RSS idle and with 1,000 idle connections.
 # Needs: nginx, wrk, openssl, python3, taskset (apt-get install -y nginx wrk).
-# Usage: bench/load.sh [seconds per run, default 10]
+# Usage: [RUNS=3] bench/load.sh [seconds per measurement, default 10]
+# Each of RUNS rounds measures every case once; the medians of the ratios are printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
@@ -84,8 +85,8 @@ curl -sf -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18083/ >/dev/null ||
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 IDLE_RSS=$(rss_kib "$TG1")
 
-run() { # $1 name, $2 port, $3 auth header or ""
-  local args=(-t1 -c"$CONNS" -d"$DURATION"s --latency)
+run() { # $1 name, $2 port, $3 auth header or "", $4 connections (default $CONNS)
+  local args=(-t1 -c"${4:-$CONNS}" -d"$DURATION"s --latency)
   [ -n "$3" ] && args+=(-H "$3")
   taskset -c 0 wrk "${args[@]:0:3}" -d2s ${3:+-H "$3"} "http://127.0.0.1:$2/" >/dev/null  # warm-up
   local out; out=$(taskset -c 0 wrk "${args[@]}" "http://127.0.0.1:$2/")
@@ -96,21 +97,65 @@ run() { # $1 name, $2 port, $3 auth header or ""
   echo "$1 $rps $p50 $p99"
 }
 to_us() { awk -v v="$1" 'BEGIN { u = v; if (v ~ /us$/) { sub(/us/, "", u); print u } else if (v ~ /ms$/) { sub(/ms/, "", u); print u * 1000 } else { sub(/s/, "", u); print u * 1000000 } }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-RESULTS=()
-RESULTS+=("$(run direct 18081 "")")
-RESULTS+=("$(run nginx-proxy 18082 "")")
-RESULTS+=("$(run tokengate-cache 18083 "Authorization: Bearer $TOKEN")")
-RESULTS+=("$(run tokengate-no-cache 18084 "Authorization: Bearer $TOKEN")")
+# --- a flood of random-kid tokens (each a different kid, well-formed, never valid) ---
+python3 - "$ISS" > "$WORK/flood.lua" <<'PY'
+import base64, json, secrets, sys, time
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+now = int(time.time())
+tokens = []
+for _ in range(2000):
+    h = b(json.dumps({"alg": "RS256", "kid": secrets.token_hex(8), "typ": "JWT"}).encode())
+    p = b(json.dumps({"sub": "x", "iss": sys.argv[1], "token_use": "access", "client_id": "bench",
+                      "exp": now + 7200, "iat": now}).encode())
+    tokens.append(f"{h}.{p}.{b(secrets.token_bytes(256))}")
+print("local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}")
+print('request = function() return wrk.format("GET", "/", {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]}) end')
+PY
+fetches() { curl -s "http://127.0.0.1:18183/metrics" | awk '/^tokengate_jwks_fetches_total/ { s += $2 } END { print s + 0 }'; }
+flood_run() { # valid-token req/s alone, then beside a flood (16 connections) on the same core
+  local alone with flood before after
+  alone=$(run valid 18083 "Authorization: Bearer $TOKEN" 48 | awk '{ print $2 }')
+  before=$(fetches)
+  taskset -c 0 wrk -t1 -c16 -d"$DURATION"s -s "$WORK/flood.lua" http://127.0.0.1:18083/ > "$WORK/flood.out" &
+  local fpid=$!
+  with=$(taskset -c 0 wrk -t1 -c48 -d"$DURATION"s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18083/ | awk '/Requests\/sec/ { print $2 }')
+  wait "$fpid"
+  flood=$(awk '/Requests\/sec/ { print $2 }' "$WORK/flood.out")
+  after=$(fetches)
+  echo "$alone $with $flood $((after - before))"
+}
 
-read -r _ NGX_RPS NGX_P50 NGX_P99 <<<"${RESULTS[1]}"
-printf '\n%-20s %12s %10s %10s %10s %10s\n' case "req/s" p50 p99 "rps/nginx" "p99/nginx"
-for r in "${RESULTS[@]}"; do
-  read -r name rps p50 p99 <<<"$r"
-  printf '%-20s %12s %10s %10s %10.2f %10.2f\n' "$name" "$rps" "$p50" "$p99" \
-    "$(awk -v a="$rps" -v b="$NGX_RPS" 'BEGIN { print a / b }')" \
-    "$(awk -v a="$(to_us "$p99")" -v b="$(to_us "$NGX_P99")" 'BEGIN { print a / b }')"
+RUNS="${RUNS:-3}"
+declare -a R_CACHE R_NOCACHE R_P99 R_FLOOD
+for n in $(seq "$RUNS"); do
+  RESULTS=()
+  RESULTS+=("$(run direct 18081 "")")
+  RESULTS+=("$(run nginx-proxy 18082 "")")
+  RESULTS+=("$(run tokengate-cache 18083 "Authorization: Bearer $TOKEN")")
+  RESULTS+=("$(run tokengate-no-cache 18084 "Authorization: Bearer $TOKEN")")
+  read -r _ NGX_RPS NGX_P50 NGX_P99 <<<"${RESULTS[1]}"
+  printf '\nrun %s of %s\n%-20s %12s %10s %10s %10s %10s\n' "$n" "$RUNS" case "req/s" p50 p99 "rps/nginx" "p99/nginx"
+  for r in "${RESULTS[@]}"; do
+    read -r name rps p50 p99 <<<"$r"
+    printf '%-20s %12s %10s %10s %10s %10s\n' "$name" "$rps" "$p50" "$p99" \
+      "$(ratio "$rps" "$NGX_RPS")" "$(ratio "$(to_us "$p99")" "$(to_us "$NGX_P99")")"
+  done
+  read -r _ rps _ p99 <<<"${RESULTS[2]}"; R_CACHE+=("$(ratio "$rps" "$NGX_RPS")"); R_P99+=("$(ratio "$(to_us "$p99")" "$(to_us "$NGX_P99")")")
+  read -r _ rps _ _ <<<"${RESULTS[3]}"; R_NOCACHE+=("$(ratio "$rps" "$NGX_RPS")")
+  read -r alone with flood nfetch <<<"$(flood_run)"
+  R_FLOOD+=("$(ratio "$with" "$alone")")
+  echo "flood: valid req/s alone $alone, beside 16 connections of random-kid tokens $with ($(ratio "$with" "$alone")x); flood answered $flood req/s (all 401); JWKS fetches during the flood: $nfetch"
 done
+
+echo
+echo "medians over $RUNS runs (targets in parentheses):"
+echo "  tokengate with cache / nginx req/s: $(echo "${R_CACHE[*]}" | median)  (>= 0.90)"
+echo "  tokengate with cache / nginx p99:   $(echo "${R_P99[*]}" | median)  (<= 1.25)"
+echo "  tokengate without cache / nginx:    $(echo "${R_NOCACHE[*]}" | median)  (>= 0.50)"
+echo "  valid req/s beside a flood / alone: $(echo "${R_FLOOD[*]}" | median)  (>= 0.80)"
 
 OPENSSL=$(taskset -c 1 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ { print $NF }')
 echo

@@ -1,6 +1,7 @@
 //! The verified identity as ready-made header values, computed once per verified token.
 //! A claim that cannot be a header value (control characters) makes the token invalid.
 
+use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
 use serde_json::{Map, Value};
 
@@ -63,31 +64,70 @@ impl Identity {
         if groups.iter().any(|g| g.contains(',')) {
             return Err(IdentityError::CommaInGroup);
         }
+        // One buffer holds every value; each header value is a slice of it (one allocation
+        // instead of nine on the cold path).
+        let groups = groups.join(",");
+        let email = text("email");
+        let scope = text("scope");
+        let parts: [(&str, &'static str); 8] = [
+            (sub_text, "sub"),
+            (username.unwrap_or(""), "username"),
+            (email.unwrap_or(""), "email"),
+            (&groups, "cognito:groups"),
+            (scope.unwrap_or(""), "scope"),
+            (&checked.client_id, "client_id"),
+            (&issuer.name, "issuer"),
+            (payload_b64, "claims"),
+        ];
+        let mut buf = BytesMut::with_capacity(parts.iter().map(|(t, _)| t.len()).sum());
+        for (text, _) in &parts {
+            buf.extend_from_slice(text.as_bytes());
+        }
+        let all = buf.freeze();
+        let mut offset = 0;
+        let mut values = parts.iter().map(|(text, claim)| {
+            let range = offset..offset + text.len();
+            offset += text.len();
+            value(text, all.slice(range), claim)
+        });
+        let mut next = || values.next().unwrap_or(Ok(HeaderValue::from_static("")));
+        let (sub, username, email_value, groups, scope_value, client_id, issuer_value, claims) = (
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+        );
         Ok(Identity {
-            sub: value(sub_text, "sub")?,
-            username: value(username.unwrap_or(""), "username")?,
-            email: text("email").map(|e| value(e, "email")).transpose()?,
-            groups: value(&groups.join(","), "cognito:groups")?,
-            scope: text("scope").map(|s| value(s, "scope")).transpose()?,
-            client_id: value(&checked.client_id, "client_id")?,
+            sub,
+            username,
+            email: email.map(|_| email_value),
+            groups,
+            scope: scope.map(|_| scope_value),
+            client_id,
             token_use: HeaderValue::from_static(checked.token_use.map_or("", |t| t.as_str())),
-            issuer: value(&issuer.name, "issuer")?,
-            claims: value(payload_b64, "claims")?,
+            issuer: issuer_value,
+            claims,
             sub_text: sub_text.to_owned(),
         })
     }
 }
 
 /// A header value from claim text: UTF-8 is kept as is; control characters are refused.
-fn value(text: &str, claim: &'static str) -> Result<HeaderValue, IdentityError> {
-    // ASCII (nearly every claim, and always the base64url claims header) is checked bytewise.
+/// `bytes` holds `text`'s bytes (a slice of the shared buffer).
+fn value(text: &str, bytes: Bytes, claim: &'static str) -> Result<HeaderValue, IdentityError> {
+    // ASCII (nearly every claim, and always the base64url claims header): `from_bytes`
+    // below refuses every control character but tab, so only tab is looked for here.
     let control = if text.is_ascii() {
-        text.bytes().any(|b| b < 0x20 || b == 0x7f)
+        text.as_bytes().contains(&b'\t')
     } else {
         text.chars().any(char::is_control)
     };
     if control {
         return Err(IdentityError::Unrepresentable { claim });
     }
-    HeaderValue::from_bytes(text.as_bytes()).map_err(|_| IdentityError::Unrepresentable { claim })
+    HeaderValue::from_maybe_shared(bytes).map_err(|_| IdentityError::Unrepresentable { claim })
 }
