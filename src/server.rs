@@ -171,6 +171,8 @@ where
         let soon = Instant::now() + recheck;
         let wake = expiry.map_or(soon, |(at, _)| at.min(soon));
         tokio::select! {
+            // The connection first: it is what wakes this task nearly every time.
+            biased;
             result = connection.as_mut() => {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "connection ended with an error");
