@@ -12,7 +12,9 @@
 #[path = "support/harness.rs"]
 mod harness;
 
-use std::io::{Read, Write};
+#[path = "support/cognito_api.rs"]
+mod cognito_api;
+
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use cognito_api::{header, payload};
 use harness::*;
 
 const PASSWORD: &str = "Passw0rd!Passw0rd";
@@ -104,68 +107,10 @@ impl CognitoLocal {
         std::fs::read_to_string(self.dir.join("cognito-local.log")).unwrap_or_default()
     }
 
-    /// One call of the Cognito JSON API. cognito-local checks no signature (it ignores
-    /// `Authorization`); a dummy one is sent anyway, as an AWS SDK would.
+    /// One call of the Cognito JSON API that must succeed.
     fn call(&self, operation: &str, body: &Value) -> Value {
-        let (head, payload) = self.try_call(operation, body);
-        assert!(
-            head.starts_with("HTTP/1.1 200"),
-            "{operation}: {head}\n{payload}\n{}",
-            self.output()
-        );
-        serde_json::from_str(&payload).unwrap_or(Value::Null)
+        cognito_api::call(self.addr, operation, body, &self.output())
     }
-
-    /// The response head and body of one call, whatever its status.
-    fn try_call(&self, operation: &str, body: &Value) -> (String, String) {
-        let body = body.to_string();
-        let request = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: AWSCognitoIdentityProviderService.{operation}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).unwrap();
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, payload) = text.split_once("\r\n\r\n").unwrap();
-        let payload = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(payload)
-        } else {
-            payload.to_owned()
-        };
-        (head.to_owned(), payload)
-    }
-}
-
-fn dechunk(mut data: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = data.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        data = &rest[size + 2..];
-    }
-    out
-}
-
-fn payload(token: &str) -> Value {
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
-
-fn header(token: &str) -> Value {
-    let part = token.split('.').next().unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 /// Signs `claims` as cognito-local does (RS256, kid "CognitoLocal") with the private key in
