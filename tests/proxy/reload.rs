@@ -198,3 +198,62 @@ fn listener_changes_are_reported_as_needing_a_restart() {
         "still serving on the old address"
     );
 }
+
+#[test]
+fn forwarding_upstream_and_log_level_change_with_a_reload() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let echo = start_echo();
+    let closed = free_port(); // nothing listens here: 502
+    let base = |upstream: &str, extra: &str| {
+        format!(
+            "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: '{upstream}' }}\nissuers:\n{}\n{extra}",
+            issuer("main", &jwks)
+        )
+    };
+    let tg = Tokengate::start(&base(&format!("http://{echo}"), ""), true);
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
+    let auth = bearer(&token);
+    let r = tg.send(&get_with("/x", &[&auth]));
+    assert_eq!(r.status, 200);
+    assert!(r.upstream_saw("authorization"), "keep is the default");
+
+    // forward.authorization: strip, and a new header prefix.
+    tg.rewrite_config(&base(
+        &format!("http://{echo}"),
+        "forward: { authorization: strip, header_prefix: x-user- }\n",
+    ));
+    tg.signal("-HUP");
+    eventually("the first reload", || tg.metric(OK) == 1.0);
+    let r = tg.send(&get_with("/x", &[&auth]));
+    assert_eq!(r.status, 200);
+    assert!(
+        !r.upstream_saw("authorization"),
+        "stripped after the reload"
+    );
+    assert_eq!(r.upstream_header("x-user-sub").as_deref(), Some("sub-a"));
+    assert!(!r.upstream_saw("x-auth-sub"));
+
+    // A new upstream (nothing listens: 502), and log.level debug shows why.
+    tg.rewrite_config(&base(
+        &format!("http://127.0.0.1:{closed}"),
+        "log: { level: info }\n",
+    ));
+    tg.signal("-HUP");
+    eventually("the second reload", || tg.metric(OK) == 2.0);
+    assert_eq!(tg.send(&get_with("/x", &[&auth])).status, 502);
+    assert!(
+        !tg.output().contains("upstream request failed"),
+        "info hides debug lines"
+    );
+    tg.rewrite_config(&base(
+        &format!("http://127.0.0.1:{closed}"),
+        "log: { level: debug }\n",
+    ));
+    tg.signal("-HUP");
+    eventually("the third reload", || tg.metric(OK) == 3.0);
+    assert_eq!(tg.send(&get_with("/x", &[&auth])).status, 502);
+    eventually("a debug line after the level changed", || {
+        tg.output().contains("upstream request failed")
+    });
+}
