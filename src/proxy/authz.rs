@@ -28,6 +28,8 @@ pub enum OriginalError {
     Uri,
     #[error("check path outside authz.path_prefix")]
     OutsidePrefix,
+    #[error("more headers than a request may carry")]
+    TooManyHeaders,
 }
 
 impl OriginalError {
@@ -36,6 +38,7 @@ impl OriginalError {
             OriginalError::Method => "bad X-Forwarded-Method",
             OriginalError::Uri => "bad X-Forwarded-Uri or X-Original-URI",
             OriginalError::OutsidePrefix => "check path outside authz.path_prefix",
+            OriginalError::TooManyHeaders => "too many headers",
         }
     }
 }

@@ -65,18 +65,21 @@ impl Authorization for Checker {
 
 /// The request's headers as Envoy sent them: `header_map` (raw) when present, else the
 /// `headers` map; pseudo-headers and names or values HTTP does not allow are left out.
-fn headers(http: &HttpRequest) -> HeaderMap {
+/// More headers than a header map holds (a hostile caller) is refused, never a panic.
+fn headers(http: &HttpRequest) -> Result<HeaderMap, Reject> {
     let mut map = HeaderMap::new();
-    let mut put = |name: &str, value: &[u8]| {
+    let mut put = |name: &str, value: &[u8]| -> Result<(), Reject> {
         if name.starts_with(':') {
-            return;
+            return Ok(());
         }
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             http::HeaderValue::from_bytes(value),
         ) {
-            map.append(name, value);
+            map.try_append(name, value)
+                .map_err(|_| Reject::BadOriginal(OriginalError::TooManyHeaders))?;
         }
+        Ok(())
     };
     match &http.header_map {
         Some(raw) if !raw.headers.is_empty() => {
@@ -86,16 +89,16 @@ fn headers(http: &HttpRequest) -> HeaderMap {
                 } else {
                     &h.raw_value
                 };
-                put(&h.key, value);
+                put(&h.key, value)?;
             }
         }
         _ => {
             for (name, value) in &http.headers {
-                put(name, value.as_bytes());
+                put(name, value.as_bytes())?;
             }
         }
     }
-    map
+    Ok(map)
 }
 
 fn option(key: &str, value: &[u8]) -> HeaderValueOption {
@@ -124,7 +127,7 @@ async fn check(
     let uri = origin_form(http.path.as_bytes()).map_err(Reject::BadOriginal)?;
     log.method = method.clone();
     uri.path().clone_into(&mut log.path);
-    let request_headers = headers(http);
+    let request_headers = headers(http)?;
     let decision = decide(
         snapshot,
         &method,
@@ -222,5 +225,45 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiv
         .await;
     if let Err(e) = result {
         tracing::error!(error = %e, listen = %addr, "ext_authz gRPC listener failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::core::v3::HeaderMap as RawHeaders;
+
+    #[test]
+    fn a_flood_of_headers_is_refused_not_a_panic() {
+        let raw: Vec<HeaderValue> = (0..40_000)
+            .map(|i| HeaderValue {
+                key: format!("x-a{i}"),
+                value: "1".to_owned(),
+                raw_value: Vec::new(),
+            })
+            .collect();
+        let http = HttpRequest {
+            header_map: Some(RawHeaders { headers: raw }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            headers(&http),
+            Err(Reject::BadOriginal(OriginalError::TooManyHeaders))
+        ));
+    }
+
+    #[test]
+    fn pseudo_headers_and_invalid_names_are_left_out() {
+        let mut http = HttpRequest::default();
+        for (k, v) in [
+            (":path", "/x"),
+            ("bad name", "v"),
+            ("authorization", "Bearer t"),
+        ] {
+            http.headers.insert(k.to_owned(), v.to_owned());
+        }
+        let map = headers(&http).unwrap_or_default();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map["authorization"], "Bearer t");
     }
 }
