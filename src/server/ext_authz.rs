@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use envoy_types::ext_authz::v3::pb::{
     Authorization, AuthorizationServer, CheckRequest, CheckResponse, DeniedHttpResponse,
@@ -215,7 +216,13 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiv
             .set_not_serving::<AuthorizationServer<Checker>>()
             .await;
     };
+    // A check waits at most for one key refetch (fetch_timeout + 1 s); a client that holds a
+    // call or a dead connection open longer is cut.
+    let fetch_timeout = app.snapshot.load().config.jwks.fetch_timeout;
     let result = tonic::transport::Server::builder()
+        .timeout(fetch_timeout + Duration::from_secs(5))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .add_service(health)
         .add_service(AuthorizationServer::new(Checker { app }))
         .serve_with_incoming_shutdown(
