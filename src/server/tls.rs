@@ -44,21 +44,16 @@ pub fn server_config(config: &TlsConfig) -> Result<ServerConfig, TlsError> {
     Ok(server)
 }
 
+/// The chain, read as a CA bundle is (same PEM rules), with this module's error facts.
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let chain: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|_| TlsError::Certificates {
+    crate::connector::read_ca_file(path).map_err(|e| match e {
+        crate::connector::CaError::Empty { .. } => TlsError::NoCertificate {
             path: path.to_owned(),
-        })?
-        .collect();
-    let chain = chain.map_err(|_| TlsError::Certificates {
-        path: path.to_owned(),
-    })?;
-    if chain.is_empty() {
-        return Err(TlsError::NoCertificate {
+        },
+        _ => TlsError::Certificates {
             path: path.to_owned(),
-        });
-    }
-    Ok(chain)
+        },
+    })
 }
 
 #[cfg(test)]
