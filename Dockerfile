@@ -12,12 +12,16 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
 RUN cargo build --release --locked --bin tokengate \
-    && install -D -m 0755 target/release/tokengate /out/tokengate
+    && install -D -m 0755 target/release/tokengate /out/tokengate \
+    && install -d -m 0700 /out/cache
 
 # glibc and libgcc only (aws-lc is linked statically); no shell, no package manager.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/tokengate /usr/local/bin/tokengate
 COPY config/tokengate.yaml /etc/tokengate/tokengate.yaml
+# The cache_dir mount point, owned by the runtime user: an anonymous volume (VOLUME below,
+# `docker run --read-only`) starts as a copy of it, so uid 65532 can write there too.
+COPY --from=build --chown=65532:65532 /out/cache/ /var/cache/tokengate/
 # The default config reads these; the admin port listens beyond loopback so that probes and
 # Prometheus can reach it (keep it off the Service; see deploy/kubernetes).
 # (DL3064 reads "TOKEN" in the names as a secret; these are listen addresses.)

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_yaml::Value;
 
@@ -43,7 +44,13 @@ fn seconds(text: &str) -> u64 {
 
 /// Runs `check-config` on `text` with `env`; returns (exit code, output).
 fn check_config(text: &str, env: &[(String, String)], name: &str) -> (Option<i32>, String) {
-    let dir = std::env::temp_dir().join(format!("tg-deploy-{}", std::process::id()));
+    // One directory per call (tests run in parallel threads), removed afterwards.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tg-deploy-{}-{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(name);
     std::fs::write(&file, text).unwrap();
@@ -54,6 +61,7 @@ fn check_config(text: &str, env: &[(String, String)], name: &str) -> (Option<i32
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
