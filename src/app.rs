@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use http::Uri;
 use prometheus::IntCounter;
 
 use crate::auth::{Issuer, Verifier};
@@ -84,16 +85,29 @@ impl App {
     }
 }
 
-/// What an issuer's keys are fetched from, and how: issuers with the same source id share a
+/// What an issuer's keys are fetched from, and how: issuers with an equal source share a
 /// key handle across reloads (their keys are kept, not refetched).
-pub fn key_source_id(issuer: &IssuerConfig, jwks: &JwksConfig) -> String {
-    format!("{}\n{}\n{jwks:?}", issuer.name, issuer.jwks_uri)
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySource {
+    pub issuer: String,
+    pub uri: Uri,
+    pub jwks: JwksConfig,
+}
+
+impl KeySource {
+    pub fn of(issuer: &IssuerConfig, jwks: &JwksConfig) -> KeySource {
+        KeySource {
+            issuer: issuer.name.clone(),
+            uri: issuer.jwks_uri.clone(),
+            jwks: jwks.clone(),
+        }
+    }
 }
 
 /// A key task to start: the refresher and the source id it serves.
 #[derive(Debug)]
 pub struct NewKeys {
-    pub source_id: String,
+    pub source: KeySource,
     pub refresher: Refresher,
 }
 
@@ -114,18 +128,18 @@ pub fn build_keeping(
     config: Config,
     metrics: &Metrics,
     jwks_client: &JwksClient,
-    existing: impl Fn(&str) -> Option<Arc<IssuerKeys>>,
+    existing: impl Fn(&KeySource) -> Option<Arc<IssuerKeys>>,
 ) -> (Snapshot, Vec<NewKeys>) {
     let mut issuers = Vec::with_capacity(config.issuers.len());
     let mut fresh = Vec::new();
     for issuer in &config.issuers {
-        let source_id = key_source_id(issuer, &config.jwks);
-        let keys = match existing(&source_id) {
+        let source = KeySource::of(issuer, &config.jwks);
+        let keys = match existing(&source) {
             Some(keys) => keys,
             None => {
                 let keys = Arc::new(IssuerKeys::new());
                 fresh.push(NewKeys {
-                    source_id,
+                    source,
                     refresher: Refresher {
                         issuer: issuer.name.clone(),
                         uri: issuer.jwks_uri.clone(),

@@ -11,8 +11,6 @@ pub mod token;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
@@ -245,23 +243,18 @@ impl Verifier {
         if !key.family.fits(alg) || key.alg.is_some_and(|a| a != alg) {
             return Err(reject(Rule::KeyMismatch));
         }
-        let valid =
-            match (&key.rs256, alg) {
-                (Some(rs256), Alg::RS256) => URL_SAFE_NO_PAD
-                    .decode(parsed.signature_b64)
-                    .is_ok_and(|sig| {
-                        rs256
-                            .verify_sig(parsed.signing_input.as_bytes(), &sig)
-                            .is_ok()
-                    }),
-                _ => jsonwebtoken::crypto::verify(
-                    parsed.signature_b64,
-                    parsed.signing_input.as_bytes(),
-                    &key.key,
-                    algorithm(alg),
-                )
-                .unwrap_or(false),
-            };
+        let valid = match (&key.rs256, alg) {
+            (Some(rs256), Alg::RS256) => rs256
+                .verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
+                .is_ok(),
+            _ => jsonwebtoken::crypto::verify(
+                parsed.signature_b64,
+                parsed.signing_input.as_bytes(),
+                &key.key,
+                algorithm(alg),
+            )
+            .unwrap_or(false),
+        };
         if !valid {
             return Err(reject(Rule::BadSignature));
         }

@@ -38,7 +38,7 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// HTTPS with ALPN h2/http1.1; `None`: HTTP/1.1 and h2c.
@@ -66,7 +66,7 @@ pub struct TlsConfig {
     pub key_file: PathBuf,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     pub listen: SocketAddr,
 }
@@ -174,7 +174,7 @@ pub struct IssuerConfig {
     pub clock_skew: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwksConfig {
     pub refresh_interval: Duration,
     pub min_refresh_interval: Duration,

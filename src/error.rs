@@ -187,8 +187,7 @@ impl Reject {
     /// status and challenge, plus `grpc-status` and `grpc-message` in the headers (a
     /// trailers-only response), so gRPC clients see UNAUTHENTICATED, PERMISSION_DENIED ...
     pub fn to_grpc_response(&self) -> Response<Bytes> {
-        let mut response = self.to_response();
-        *response.body_mut() = Bytes::new();
+        let mut response = self.with_headers(Bytes::new());
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         headers.insert("grpc-status", HeaderValue::from(self.grpc_code()));
@@ -205,10 +204,18 @@ impl Reject {
             "error": self.outcome().as_str(),
             "error_description": self.description(),
         });
-        let mut response = Response::new(Bytes::from(body.to_string()));
+        let mut response = self.with_headers(Bytes::from(body.to_string()));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+
+    /// `body` with this refusal's status, challenge and `Retry-After`.
+    fn with_headers(&self, body: Bytes) -> Response<Bytes> {
+        let mut response = Response::new(body);
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(challenge) = self.challenge() {
             // Descriptions are fixed ASCII texts, so this cannot fail; stay safe anyway.
             if let Ok(v) = HeaderValue::from_str(&challenge) {

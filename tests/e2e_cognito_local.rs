@@ -120,12 +120,8 @@ fn sign_as_cognito_local(claims: &Value) -> String {
         .join(".ci/cognito-local/node_modules/cognito-local/lib/keys/cognitoLocal.private.json");
     let keys: Value = serde_json::from_slice(&std::fs::read(keys).unwrap()).unwrap();
     let pem = keys["pem"].as_str().unwrap();
-    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(der)
-        .unwrap();
     // PKCS#1 RSAPrivateKey.
-    let key = KeyPair::from_der(&der).unwrap();
+    let key = KeyPair::from_der(&pem_der(pem)).unwrap();
     let header = json!({"alg": "RS256", "kid": "CognitoLocal", "typ": "JWT"});
     let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
     let mut sig = vec![0; key.public_modulus_len()];

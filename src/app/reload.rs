@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use crate::app::{self, App, NewKeys};
+use crate::app::{self, App, KeySource, NewKeys};
 use crate::config::{load_file, Config};
 use crate::jwks::fetch;
 use crate::jwks::IssuerKeys;
@@ -21,7 +21,7 @@ pub struct Keyring {
 
 #[derive(Debug)]
 struct KeyTask {
-    source_id: String,
+    source: KeySource,
     keys: Arc<IssuerKeys>,
     task: JoinHandle<()>,
 }
@@ -38,24 +38,24 @@ impl Keyring {
         for new in fresh {
             let keys = Arc::clone(&new.refresher.keys);
             self.tasks.push(KeyTask {
-                source_id: new.source_id,
+                source: new.source,
                 keys,
                 task: tokio::spawn(new.refresher.run()),
             });
         }
     }
 
-    fn find(&self, source_id: &str) -> Option<Arc<IssuerKeys>> {
+    fn find(&self, source: &KeySource) -> Option<Arc<IssuerKeys>> {
         self.tasks
             .iter()
-            .find(|t| t.source_id == source_id)
+            .find(|t| t.source == *source)
             .map(|t| Arc::clone(&t.keys))
     }
 
     /// Stops the tasks whose source is not in `keep`.
-    fn retain(&mut self, keep: &[String]) {
+    fn retain(&mut self, keep: &[KeySource]) {
         self.tasks.retain(|t| {
-            let kept = keep.contains(&t.source_id);
+            let kept = keep.contains(&t.source);
             if !kept {
                 t.task.abort();
             }
@@ -146,10 +146,10 @@ impl Reloader {
         let running = self.app.snapshot.load_full();
         let needs_restart = restart_only_changes(&running.config, &config);
         let level = config.log.level.clone();
-        let keep: Vec<String> = config
+        let keep: Vec<KeySource> = config
             .issuers
             .iter()
-            .map(|i| app::key_source_id(i, &config.jwks))
+            .map(|i| KeySource::of(i, &config.jwks))
             .collect();
         let (snapshot, fresh) = app::build_keeping(config, &self.app.metrics, &client, |id| {
             self.keyring.find(id)
@@ -185,10 +185,10 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     if running.authz.grpc_listen != new.authz.grpc_listen {
         changed.push("authz.grpc_listen");
     }
-    if format!("{:?}", running.server) != format!("{:?}", new.server) {
+    if running.server != new.server {
         changed.push("server");
     }
-    if format!("{:?}", running.admin) != format!("{:?}", new.admin) {
+    if running.admin != new.admin {
         changed.push("admin");
     }
     if running.log.format != new.log.format {

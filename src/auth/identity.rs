@@ -80,37 +80,26 @@ impl Identity {
             (payload_b64, "claims"),
         ];
         let mut buf = BytesMut::with_capacity(parts.iter().map(|(t, _)| t.len()).sum());
-        for (text, _) in &parts {
+        let mut ends = [0usize; 8];
+        for (end, (text, _)) in ends.iter_mut().zip(&parts) {
             buf.extend_from_slice(text.as_bytes());
+            *end = buf.len();
         }
         let all = buf.freeze();
-        let mut offset = 0;
-        let mut values = parts.iter().map(|(text, claim)| {
-            let range = offset..offset + text.len();
-            offset += text.len();
-            value(text, all.slice(range), claim)
-        });
-        let mut next = || values.next().unwrap_or(Ok(HeaderValue::from_static("")));
-        let (sub, username, email_value, groups, scope_value, client_id, issuer_value, claims) = (
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-        );
+        let at = |i: usize| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            value(parts[i].0, all.slice(start..ends[i]), parts[i].1)
+        };
         Ok(Identity {
-            sub,
-            username,
-            email: email.map(|_| email_value),
-            groups,
-            scope: scope.map(|_| scope_value),
-            client_id,
+            sub: at(0)?,
+            username: at(1)?,
+            email: email.map(|_| at(2)).transpose()?,
+            groups: at(3)?,
+            scope: scope.map(|_| at(4)).transpose()?,
+            client_id: at(5)?,
             token_use: HeaderValue::from_static(checked.token_use.map_or("", |t| t.as_str())),
-            issuer: issuer_value,
-            claims,
+            issuer: at(6)?,
+            claims: at(7)?,
             sub_text: sub_text.to_owned(),
         })
     }

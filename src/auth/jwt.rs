@@ -41,6 +41,8 @@ pub struct Parsed<'a> {
     /// The payload segment as received (canonical base64url: forwarded as `x-auth-claims`).
     pub payload_b64: &'a str,
     pub signature_b64: &'a str,
+    /// The signature bytes, decoded once here (the strictness check) and used to verify.
+    pub signature: Vec<u8>,
 }
 
 pub fn parse(token: &str) -> Result<Parsed<'_>, ParseError> {
@@ -52,11 +54,14 @@ pub fn parse(token: &str) -> Result<Parsed<'_>, ParseError> {
     if count != 3 {
         return Err(ParseError::Segments { count });
     }
-    if s.is_empty() || URL_SAFE_NO_PAD.decode(s).is_err() {
-        return Err(ParseError::Base64 {
-            segment: Segment::Signature,
-        });
-    }
+    let signature = match URL_SAFE_NO_PAD.decode(s) {
+        Ok(bytes) if !bytes.is_empty() => bytes,
+        _ => {
+            return Err(ParseError::Base64 {
+                segment: Segment::Signature,
+            })
+        }
+    };
     let header = object(h, Segment::Header)?;
     let payload = object(p, Segment::Payload)?;
     Ok(Parsed {
@@ -65,6 +70,7 @@ pub fn parse(token: &str) -> Result<Parsed<'_>, ParseError> {
         signing_input: &token[..h.len() + 1 + p.len()],
         payload_b64: p,
         signature_b64: s,
+        signature,
     })
 }
 

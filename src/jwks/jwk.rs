@@ -11,6 +11,9 @@ use crate::config::Alg;
 
 /// The smallest RSA modulus accepted (SPEC section 3.4).
 pub const MIN_RSA_BITS: usize = 2048;
+
+/// The largest RSA modulus aws-lc verifies (`RSA_PKCS1_2048_8192_*`).
+const MAX_RSA_BITS: usize = 8192;
 /// Longer kids are refused: a kid is only ever an exact map key.
 pub const MAX_KID_BYTES: usize = 256;
 
@@ -141,11 +144,15 @@ fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
             if e.iter().all(|b| *b == 0) {
                 return Err("RSA exponent is zero");
             }
-            rs256 = ParsedPublicKey::new(
-                &signature::RSA_PKCS1_2048_8192_SHA256,
-                rsa_public_key_der(&n, &e),
-            )
-            .ok();
+            // Past 8192 bits no RS256 verification can succeed (aws-lc's limit), and the DER
+            // writer below encodes lengths up to 64 KiB: such a key gets no fast path.
+            if modulus_bits(&n) <= MAX_RSA_BITS && e.len() <= 8 {
+                rs256 = ParsedPublicKey::new(
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    rsa_public_key_der(&n, &e),
+                )
+                .ok();
+            }
             (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
         }
         "EC" => {

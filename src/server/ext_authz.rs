@@ -151,13 +151,13 @@ async fn check(
         .collect();
     // Spoofed identity headers go; the ones tokengate sets are overwritten instead, so the
     // result is the same whichever order Envoy applies the two lists in.
-    let mut remove: Vec<String> = request_headers
+    // `keys()` yields each name once.
+    let remove: Vec<String> = request_headers
         .keys()
         .filter(|name| snapshot.headers.is_reserved(name.as_str()))
         .filter(|name| !identity.contains_key(*name))
         .map(|name| name.as_str().to_owned())
         .collect();
-    remove.dedup();
     #[allow(deprecated)] // `dynamic_metadata` in OkHttpResponse is deprecated.
     let ok = OkHttpResponse {
         headers: set,

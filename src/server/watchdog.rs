@@ -62,7 +62,7 @@ impl Activity {
         if bytes.is_empty() {
             return;
         }
-        if !self.sniffed.swap(true, Ordering::Relaxed) {
+        if !self.sniffed.load(Ordering::Relaxed) && !self.sniffed.swap(true, Ordering::Relaxed) {
             const PREFACE: &[u8] = b"PRI * HTTP/2.0";
             let n = bytes.len().min(PREFACE.len());
             if bytes[..n] == PREFACE[..n] {
