@@ -15,13 +15,10 @@ use crate::config::{Config, IssuerConfig, JwksConfig};
 use crate::jwks::fetch::JwksClient;
 use crate::jwks::refresh::{Http, Refresher};
 use crate::jwks::IssuerKeys;
-use crate::metrics::{IssuerCounters, Metrics, RouteCounters, UNKNOWN_ISSUER};
+use crate::metrics::{IssuerCounters, Metrics, RouteCounters, NO_ROUTE_LABEL, UNKNOWN_ISSUER};
 use crate::proxy::headers::HeaderRules;
 use crate::proxy::route::Router;
 use crate::proxy::upstream::Upstream;
-
-/// The route label for requests that matched no route (or were refused before routing).
-pub const NO_ROUTE_LABEL: &str = "-";
 
 /// Everything a request needs, immutable once published.
 #[derive(Debug)]

@@ -1,15 +1,19 @@
 //! Every refusal tokengate makes itself: `Reject` -> status, `WWW-Authenticate`,
 //! `Retry-After` and the JSON body. The only place that turns a failure into a response.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 
 use crate::auth::token::TokenError;
 use crate::auth::{AuthError, PolicyError};
-use crate::proxy::authz::OriginalError;
+use crate::outcome::Outcome;
 use crate::proxy::headers::HeaderError;
+use crate::proxy::original::OriginalError;
 use crate::proxy::path::PathError;
+use crate::proxy::upstream::UpstreamError;
 
 /// Why a request was not forwarded (or, for the last two, why forwarding failed).
 #[derive(Debug, thiserror::Error)]
@@ -38,65 +42,36 @@ pub enum Reject {
     GatewayTimeout,
 }
 
-/// The `outcome` label of metrics and access logs; a fixed set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    Allowed,
-    MissingToken,
-    InvalidToken,
-    InsufficientScope,
-    InvalidRequest,
-    NoRoute,
-    KeysUnavailable,
-    BadGateway,
-    GatewayTimeout,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 9] = [
-        Outcome::Allowed,
-        Outcome::MissingToken,
-        Outcome::InvalidToken,
-        Outcome::InsufficientScope,
-        Outcome::InvalidRequest,
-        Outcome::NoRoute,
-        Outcome::KeysUnavailable,
-        Outcome::BadGateway,
-        Outcome::GatewayTimeout,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Allowed => "allowed",
-            Outcome::MissingToken => "missing_token",
-            Outcome::InvalidToken => "invalid_token",
-            Outcome::InsufficientScope => "insufficient_scope",
-            Outcome::InvalidRequest => "invalid_request",
-            Outcome::NoRoute => "no_route",
-            Outcome::KeysUnavailable => "keys_unavailable",
-            Outcome::BadGateway => "bad_gateway",
-            Outcome::GatewayTimeout => "gateway_timeout",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
 /// Seconds a client is told to wait when an issuer has no keys yet.
 const RETRY_AFTER_SECONDS: &str = "5";
 
+/// `KeysUnavailable` is a 503 to retry; every other verification failure is a 401.
 impl From<AuthError> for Reject {
     fn from(e: AuthError) -> Reject {
         match e {
             AuthError::KeysUnavailable { issuer } => Reject::KeysUnavailable { issuer },
-            other => Reject::InvalidToken(other),
+            other @ (AuthError::TooLarge { .. }
+            | AuthError::Malformed(_)
+            | AuthError::MissingIssuer
+            | AuthError::UnknownIssuer
+            | AuthError::Rejected { .. }) => Reject::InvalidToken(other),
+        }
+    }
+}
+
+/// SPEC's table: an upstream that cannot be reached (or addressed) is a 502, one that does
+/// not answer within `upstream.timeout` a 504.
+impl From<UpstreamError> for Reject {
+    fn from(e: UpstreamError) -> Reject {
+        match e {
+            UpstreamError::BadUri | UpstreamError::Connect => Reject::BadGateway,
+            UpstreamError::Timeout { .. } => Reject::GatewayTimeout,
         }
     }
 }
 
 impl Reject {
+    /// The `outcome` label this refusal is counted and logged under.
     pub fn outcome(&self) -> Outcome {
         match self {
             Reject::MissingToken => Outcome::MissingToken,
@@ -113,6 +88,7 @@ impl Reject {
         }
     }
 
+    /// The HTTP status of SPEC's refusal table.
     pub fn status(&self) -> StatusCode {
         match self {
             Reject::MissingToken | Reject::InvalidToken(_) => StatusCode::UNAUTHORIZED,
@@ -263,16 +239,5 @@ mod tests {
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert_eq!(r.headers()["grpc-status"], "7");
         assert_eq!(r.headers()["grpc-message"], "missing group");
-    }
-
-    #[test]
-    fn every_outcome_label_is_distinct() {
-        let mut labels: Vec<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-        labels.sort_unstable();
-        labels.dedup();
-        assert_eq!(labels.len(), Outcome::ALL.len());
-        for (i, o) in Outcome::ALL.iter().enumerate() {
-            assert_eq!(o.index(), i);
-        }
     }
 }

@@ -10,6 +10,13 @@
 //! immutable `Snapshot` behind `ArcSwap` (`app.rs`). Each issuer's key set is its own
 //! `ArcSwap`, written only by that issuer's background task (`jwks/refresh.rs`); requests
 //! only `load()` and never fetch, lock or wait for keys.
+//!
+//! Layers: no file of `src/` imports one that imports it back (`tests/module_graph.rs`
+//! checks). `outcome.rs` (the label set) and `metrics.rs` are at the bottom; each phase's
+//! own error type (`proxy/original.rs`, `proxy/path.rs`, `proxy/headers.rs`,
+//! `proxy/upstream.rs`, `auth.rs`) sits below `error.rs`, which maps them all to `Reject`
+//! without wildcard arms; the phases (`proxy/verify.rs`, `proxy/authz.rs`, `proxy.rs`) and
+//! the listeners (`server/`) sit above it.
 
 pub mod app;
 pub mod auth;
@@ -20,6 +27,7 @@ pub mod connector;
 pub mod error;
 pub mod jwks;
 pub mod metrics;
+pub mod outcome;
 pub mod proxy;
 pub mod server;
 pub mod shutdown;

@@ -1,12 +1,14 @@
 //! Typed Prometheus handles on an explicit registry. Label values come from fixed sets;
 //! per-route and per-issuer handles are resolved once, so a request touches only atomics.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 
-use crate::error::Outcome;
+use crate::outcome::Outcome;
 
 /// `tokengate_jwks_fetches_total{result}` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,9 @@ impl VerifyResult {
 
 /// The issuer label for tokens whose `iss` matched no configured issuer.
 pub const UNKNOWN_ISSUER: &str = "unknown";
+
+/// The route label for requests that matched no route (or were refused before routing).
+pub const NO_ROUTE_LABEL: &str = "-";
 
 #[derive(Debug, Clone)]
 pub struct Metrics {

@@ -3,40 +3,35 @@
 //! with one log phase. Per request it never locks, fetches keys or blocks.
 
 pub mod authz;
+pub mod body;
 pub mod headers;
 pub mod log;
+pub mod original;
 pub mod path;
 pub mod route;
 pub mod upstream;
+pub mod verify;
 
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::header::HOST;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
-use crate::auth::{token, CacheUse, Verified};
+use crate::auth::{token, Verified};
 use crate::config::{AuthMode, Mode, TokenSource};
-use crate::error::{Outcome, Reject};
-use crate::metrics::VerifyResult;
+use crate::error::Reject;
+use crate::outcome::Outcome;
+use crate::proxy::body::{full, Body, BoxError};
 use crate::proxy::log::AccessLog;
-
-/// Beyond the fetch's own timeout, how long a request waits for a refetch to be reported.
-const REFETCH_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The body type of every response tokengate sends.
-pub type Body = BoxBody<Bytes, BoxError>;
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::proxy::verify::verify;
 
 /// What the accept loop knows about the connection a request came on.
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +39,6 @@ pub struct Conn {
     pub client_ip: IpAddr,
     /// Whether the listener speaks TLS, for `X-Forwarded-Proto`.
     pub tls: bool,
-}
-
-/// A complete body from bytes (tokengate's own answers).
-pub fn full(bytes: Bytes) -> Body {
-    Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
 /// The outer handler: always answers, and always logs.
@@ -274,61 +264,5 @@ async fn tunnel(client: OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
     let mut upstream = TokioIo::new(upstream);
     if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
         tracing::debug!(error = %e, "upgraded connection ended with an error");
-    }
-}
-
-/// Verifies one token and counts the result under its issuer. A token whose kid is unknown
-/// waits for the issuer's one shared refetch (if the floor allows one, else it is refused at
-/// once) and is verified again; the request itself never fetches.
-async fn verify(
-    snapshot: &Snapshot,
-    token: &str,
-    log: &mut AccessLog,
-) -> Result<Arc<Verified>, Reject> {
-    let (mut result, cache) = snapshot.verifier.verify_cached(token, SystemTime::now());
-    match cache {
-        CacheUse::Hit => snapshot.cache_counters.0.inc(),
-        CacheUse::Miss => snapshot.cache_counters.1.inc(),
-        CacheUse::Disabled => {}
-    }
-    if let Some(issuer) = result
-        .as_ref()
-        .err()
-        .filter(|e| e.is_unknown_kid())
-        .and_then(|e| e.issuer())
-        .and_then(|i| snapshot.verifier.issuers().get(i))
-    {
-        let jwks = &snapshot.config.jwks;
-        if let Some(mut fetched) = issuer
-            .keys
-            .refetch_for_unknown_kid(jwks.min_refresh_interval)
-        {
-            let limit = jwks.fetch_timeout + REFETCH_SLACK;
-            if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
-                result = snapshot.verifier.verify_cached(token, SystemTime::now()).0;
-            }
-        }
-    }
-    match result {
-        Ok(verified) => {
-            if let Some(c) = snapshot.issuer_counters(Some(verified.issuer)) {
-                c.inc(VerifyResult::Valid);
-            }
-            log.issuer = Some(verified.issuer);
-            log.sub = Some(verified.identity.sub_text.clone());
-            Ok(verified)
-        }
-        Err(e) => {
-            let issuer = e.issuer();
-            let result = match e {
-                crate::auth::AuthError::KeysUnavailable { .. } => VerifyResult::KeysUnavailable,
-                _ => VerifyResult::Invalid,
-            };
-            if let Some(c) = snapshot.issuer_counters(issuer) {
-                c.inc(result);
-            }
-            log.issuer = issuer;
-            Err(Reject::from(e))
-        }
     }
 }

@@ -2,106 +2,17 @@
 //! ext_authz): recover the original method and URI, run the shared decision phases, and
 //! answer 200 with tokengate's identity headers or the SPEC refusal. Never forwards.
 
-use std::str::FromStr;
-
 use bytes::Bytes;
-use http::uri::PathAndQuery;
-use http::{HeaderMap, HeaderName, Method, Request, Response};
+use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::app::Snapshot;
 use crate::error::Reject;
 use crate::metrics::Api;
+use crate::proxy::body::{full, Body};
+use crate::proxy::decide;
 use crate::proxy::log::AccessLog;
-use crate::proxy::{decide, full, Body};
-
-pub const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
-pub const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
-pub const X_ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
-
-/// Why the original request could not be recovered from a check request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum OriginalError {
-    #[error("forwarded method header repeated or not a method")]
-    Method,
-    #[error("forwarded URI header repeated or not an origin-form URI")]
-    Uri,
-    #[error("check path outside authz.path_prefix")]
-    OutsidePrefix,
-    #[error("more headers than a request may carry")]
-    TooManyHeaders,
-}
-
-impl OriginalError {
-    pub fn description(self) -> &'static str {
-        match self {
-            OriginalError::Method => "bad X-Forwarded-Method",
-            OriginalError::Uri => "bad X-Forwarded-Uri or X-Original-URI",
-            OriginalError::OutsidePrefix => "check path outside authz.path_prefix",
-            OriginalError::TooManyHeaders => "too many headers",
-        }
-    }
-}
-
-/// The request the gateway is asking about.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Original {
-    pub method: Method,
-    pub uri: PathAndQuery,
-}
-
-/// At most one value; two values of a header that decides access are an attack or a bug.
-fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a [u8]>, ()> {
-    let mut values = headers.get_all(name).iter();
-    match (values.next(), values.next()) {
-        (None, _) => Ok(None),
-        (Some(v), None) => Ok(Some(v.as_bytes())),
-        (Some(_), Some(_)) => Err(()),
-    }
-}
-
-/// Origin-form only (`/path?query`): an absolute URI or `*` could route differently.
-pub fn origin_form(bytes: &[u8]) -> Result<PathAndQuery, OriginalError> {
-    if !bytes.starts_with(b"/") {
-        return Err(OriginalError::Uri);
-    }
-    let text = std::str::from_utf8(bytes).map_err(|_| OriginalError::Uri)?;
-    PathAndQuery::from_str(text).map_err(|_| OriginalError::Uri)
-}
-
-/// SPEC section 5: the method from `X-Forwarded-Method`, else the request's; the URI from
-/// `X-Forwarded-Uri`, else `X-Original-URI`, else the request's path and query with
-/// `path_prefix` removed (whole segments only).
-pub fn original(
-    method: &Method,
-    uri: &http::Uri,
-    headers: &HeaderMap,
-    path_prefix: &str,
-) -> Result<Original, OriginalError> {
-    let method = match single(headers, &X_FORWARDED_METHOD).map_err(|()| OriginalError::Method)? {
-        Some(bytes) => Method::from_bytes(bytes).map_err(|_| OriginalError::Method)?,
-        None => method.clone(),
-    };
-    let forwarded = single(headers, &X_FORWARDED_URI).map_err(|()| OriginalError::Uri)?;
-    let original = single(headers, &X_ORIGINAL_URI).map_err(|()| OriginalError::Uri)?;
-    let uri = match forwarded.or(original) {
-        Some(bytes) => origin_form(bytes)?,
-        None => {
-            let path = uri.path();
-            let rest = path
-                .strip_prefix(path_prefix)
-                .filter(|rest| path_prefix.is_empty() || rest.is_empty() || rest.starts_with('/'))
-                .ok_or(OriginalError::OutsidePrefix)?;
-            let rest = if rest.is_empty() { "/" } else { rest };
-            let text = match uri.query() {
-                Some(q) => format!("{rest}?{q}"),
-                None => rest.to_owned(),
-            };
-            origin_form(text.as_bytes())?
-        }
-    };
-    Ok(Original { method, uri })
-}
+use crate::proxy::original::original;
 
 /// Answers one check request.
 pub async fn check(
@@ -137,91 +48,4 @@ pub async fn check(
             .map_err(Reject::BadHeaders)?;
     }
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), v.parse()) {
-                map.append(k, v);
-            }
-        }
-        map
-    }
-
-    fn run(
-        uri: &str,
-        pairs: &[(&str, &str)],
-        prefix: &str,
-    ) -> Result<(String, String), OriginalError> {
-        let uri: http::Uri = uri.parse().map_err(|_| OriginalError::Uri)?;
-        original(&Method::GET, &uri, &headers(pairs), prefix)
-            .map(|o| (o.method.to_string(), o.uri.to_string()))
-    }
-
-    fn ok(method: &str, uri: &str) -> Result<(String, String), OriginalError> {
-        Ok((method.to_owned(), uri.to_owned()))
-    }
-
-    #[test]
-    fn forwarded_headers_win_in_spec_order() {
-        let both = [("x-forwarded-uri", "/a?x=1"), ("x-original-uri", "/b")];
-        assert_eq!(run("/auth", &both, ""), ok("GET", "/a?x=1"));
-        assert_eq!(
-            run("/auth", &[("x-original-uri", "/b/c?d")], ""),
-            ok("GET", "/b/c?d")
-        );
-        let traefik = [
-            ("x-forwarded-method", "DELETE"),
-            ("x-forwarded-uri", "/admin/1"),
-        ];
-        assert_eq!(run("/", &traefik, ""), ok("DELETE", "/admin/1"));
-    }
-
-    #[test]
-    fn without_headers_the_path_minus_the_prefix_is_the_original() {
-        assert_eq!(
-            run("/ext/admin/x?q=1", &[], "/ext"),
-            ok("GET", "/admin/x?q=1")
-        );
-        assert_eq!(run("/ext", &[], "/ext"), ok("GET", "/"));
-        assert_eq!(run("/admin/x", &[], ""), ok("GET", "/admin/x"));
-        assert_eq!(
-            run("/extra/admin", &[], "/ext"),
-            Err(OriginalError::OutsidePrefix)
-        );
-        assert_eq!(
-            run("/other", &[], "/ext"),
-            Err(OriginalError::OutsidePrefix)
-        );
-    }
-
-    #[test]
-    fn repeated_or_malformed_forwarded_values_are_refused() {
-        let two = [
-            ("x-forwarded-uri", "/public"),
-            ("x-forwarded-uri", "/admin"),
-        ];
-        assert_eq!(run("/", &two, ""), Err(OriginalError::Uri));
-        let two = [
-            ("x-forwarded-method", "GET"),
-            ("x-forwarded-method", "POST"),
-        ];
-        assert_eq!(run("/", &two, ""), Err(OriginalError::Method));
-        for bad in ["http://evil/admin", "*", "admin", ""] {
-            assert_eq!(
-                run("/", &[("x-forwarded-uri", bad)], ""),
-                Err(OriginalError::Uri),
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            run("/", &[("x-forwarded-method", "GE T")], ""),
-            Err(OriginalError::Method)
-        );
-    }
 }

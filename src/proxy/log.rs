@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use http::Method;
 
-use crate::app::{Snapshot, NO_ROUTE_LABEL};
-use crate::error::Outcome;
-use crate::metrics::Api;
+use crate::app::Snapshot;
+use crate::metrics::{Api, NO_ROUTE_LABEL};
+use crate::outcome::Outcome;
 
 /// What the phases learned, filled in as they run.
 #[derive(Debug)]

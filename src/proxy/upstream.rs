@@ -11,10 +11,23 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::UpstreamConfig;
 use crate::connector::Connector;
-use crate::error::Reject;
 
+/// The pooled client every upstream request goes through.
 pub type UpstreamClient = Client<Connector, Incoming>;
 
+/// Why the upstream phase produced no response head; `error.rs` maps `Connect` and
+/// `BadUri` to 502 and `Timeout` to 504.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("path and query do not form a valid upstream URI")]
+    BadUri,
+    #[error("could not connect or send the request")]
+    Connect,
+    #[error("no response head within {after:?}")]
+    Timeout { after: Duration },
+}
+
+/// The upstream of proxy mode: where requests go and how long they may take.
 #[derive(Debug)]
 pub struct Upstream {
     client: UpstreamClient,
@@ -40,6 +53,7 @@ fn connector(config: &UpstreamConfig) -> crate::connector::Connector {
 }
 
 impl Upstream {
+    /// The client and target for a validated `upstream` section; built once per snapshot.
     pub fn new(config: &UpstreamConfig) -> Upstream {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
@@ -62,7 +76,7 @@ impl Upstream {
     }
 
     /// The upstream URI for a normalized path and the query to forward.
-    pub fn uri(&self, path: &str, query: Option<&str>) -> Result<Uri, Reject> {
+    pub fn uri(&self, path: &str, query: Option<&str>) -> Result<Uri, UpstreamError> {
         let mut pq = String::with_capacity(
             self.prefix.len() + path.len() + query.map_or(0, |q| q.len() + 1),
         );
@@ -72,17 +86,21 @@ impl Upstream {
             pq.push('?');
             pq.push_str(q);
         }
-        let pq = PathAndQuery::try_from(pq).map_err(|_| Reject::BadGateway)?;
+        let pq = PathAndQuery::try_from(pq).map_err(|_| UpstreamError::BadUri)?;
         Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
             .path_and_query(pq)
             .build()
-            .map_err(|_| Reject::BadGateway)
+            .map_err(|_| UpstreamError::BadUri)
     }
 
-    /// Sends the request; the response body streams back to the caller.
-    pub async fn send(&self, mut request: Request<Incoming>) -> Result<Response<Incoming>, Reject> {
+    /// Sends the request; the response body streams back to the caller. `timeout` bounds
+    /// the wait for the response head, not the body.
+    pub async fn send(
+        &self,
+        mut request: Request<Incoming>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
         *request.version_mut() = if self.http2 {
             Version::HTTP_2
         } else {
@@ -92,9 +110,11 @@ impl Upstream {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, connect = e.is_connect(), "upstream request failed");
-                Err(Reject::BadGateway)
+                Err(UpstreamError::Connect)
             }
-            Err(_) => Err(Reject::GatewayTimeout),
+            Err(_) => Err(UpstreamError::Timeout {
+                after: self.timeout,
+            }),
         }
     }
 }

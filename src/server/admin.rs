@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::proxy::{full, Body};
+use crate::proxy::body::{full, Body};
 
 /// Serves the admin endpoints until the process exits.
 pub async fn serve(listener: TcpListener, app: Arc<App>) {

@@ -18,10 +18,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
-use crate::error::{Outcome, Reject};
+use crate::error::Reject;
 use crate::metrics::Api;
-use crate::proxy::authz::{origin_form, OriginalError};
+use crate::outcome::Outcome;
 use crate::proxy::log::AccessLog;
+use crate::proxy::original::{origin_form, OriginalError};
 use crate::proxy::{decide, record};
 
 /// The `Authorization` service over the running snapshot.

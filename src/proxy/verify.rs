@@ -1,0 +1,81 @@
+//! The verify phase: one token through the snapshot's verifier (its cache first), counted
+//! under its issuer. A token with an unknown kid waits for the issuer's one shared refetch;
+//! the request itself never fetches, locks or blocks.
+
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::app::Snapshot;
+use crate::auth::{AuthError, CacheUse, Verified};
+use crate::error::Reject;
+use crate::metrics::VerifyResult;
+use crate::proxy::log::AccessLog;
+
+/// Beyond the fetch's own timeout, how long a request waits for a refetch to be reported.
+const REFETCH_SLACK: Duration = Duration::from_secs(1);
+
+/// Verifies one token and counts the result under its issuer. A token whose kid is unknown
+/// waits for the issuer's one shared refetch (if the floor allows one, else it is refused at
+/// once) and is verified again; the request itself never fetches.
+pub(crate) async fn verify(
+    snapshot: &Snapshot,
+    token: &str,
+    log: &mut AccessLog,
+) -> Result<Arc<Verified>, Reject> {
+    let (mut result, cache) = snapshot.verifier.verify_cached(token, SystemTime::now());
+    match cache {
+        CacheUse::Hit => snapshot.cache_counters.0.inc(),
+        CacheUse::Miss => snapshot.cache_counters.1.inc(),
+        CacheUse::Disabled => {}
+    }
+    if let Some(issuer) = result
+        .as_ref()
+        .err()
+        .filter(|e| e.is_unknown_kid())
+        .and_then(|e| e.issuer())
+        .and_then(|i| snapshot.verifier.issuers().get(i))
+    {
+        let jwks = &snapshot.config.jwks;
+        if let Some(mut fetched) = issuer
+            .keys
+            .refetch_for_unknown_kid(jwks.min_refresh_interval)
+        {
+            let limit = jwks.fetch_timeout + REFETCH_SLACK;
+            if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
+                result = snapshot.verifier.verify_cached(token, SystemTime::now()).0;
+            }
+        }
+    }
+    match result {
+        Ok(verified) => {
+            if let Some(c) = snapshot.issuer_counters(Some(verified.issuer)) {
+                c.inc(VerifyResult::Valid);
+            }
+            log.issuer = Some(verified.issuer);
+            log.sub = Some(verified.identity.sub_text.clone());
+            Ok(verified)
+        }
+        Err(e) => {
+            let issuer = e.issuer();
+            if let Some(c) = snapshot.issuer_counters(issuer) {
+                c.inc(verify_result(&e));
+            }
+            log.issuer = issuer;
+            Err(Reject::from(e))
+        }
+    }
+}
+
+/// The `tokengate_token_verifications_total{result}` a failed verification counts under.
+fn verify_result(e: &AuthError) -> VerifyResult {
+    match e {
+        AuthError::KeysUnavailable { .. } => VerifyResult::KeysUnavailable,
+        AuthError::TooLarge { .. }
+        | AuthError::Malformed(_)
+        | AuthError::MissingIssuer
+        | AuthError::UnknownIssuer
+        | AuthError::Rejected { .. } => VerifyResult::Invalid,
+    }
+}
