@@ -29,6 +29,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod outcome;
 pub mod proxy;
+pub mod revocation;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
