@@ -386,7 +386,9 @@ fn exp_as_a_string_or_missing_is_refused() {
     let token = sign_rsa(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
-        Rule::Claim(ClaimError::NotANumber { claim: "exp" })
+        Rule::Claim(ClaimError::NotANumber {
+            claim: claims::DateClaim::Exp
+        })
     );
     claims.as_object_mut().unwrap().remove("exp");
     let token = sign_rsa(&issuer_key(), &header(), &claims);

@@ -1,0 +1,185 @@
+//! Identity hygiene (SPEC section 5): strips every client-sent alias of the identity
+//! headers, `claims_header` and `forward.headers`, then sets them from a verified token.
+//! Runs per request: no lock, no I/O; names are precomputed once in [`HeaderRules::new`].
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use super::fold::{fold, folded_eq, folded_starts_with};
+use super::reserved::IdentityHeader;
+use super::{hop_by_hop, set, HeaderError};
+use crate::auth::Identity;
+use crate::config::{AuthorizationForward, ForwardConfig};
+
+/// The identity header names, precomputed from `forward.header_prefix`.
+#[derive(Debug, Clone)]
+struct IdentityNames {
+    sub: HeaderName,
+    username: HeaderName,
+    email: HeaderName,
+    groups: HeaderName,
+    scope: HeaderName,
+    client_id: HeaderName,
+    token_use: HeaderName,
+    issuer: HeaderName,
+}
+
+impl IdentityNames {
+    /// `None` when `prefix` (folded) does not form valid header names.
+    fn new(prefix: &str) -> Option<IdentityNames> {
+        let name = |header: IdentityHeader| {
+            HeaderName::from_bytes(format!("{prefix}{}", header.suffix()).as_bytes()).ok()
+        };
+        Some(IdentityNames {
+            sub: name(IdentityHeader::Sub)?,
+            username: name(IdentityHeader::Username)?,
+            email: name(IdentityHeader::Email)?,
+            groups: name(IdentityHeader::Groups)?,
+            scope: name(IdentityHeader::Scope)?,
+            client_id: name(IdentityHeader::ClientId)?,
+            token_use: name(IdentityHeader::TokenUse)?,
+            issuer: name(IdentityHeader::Issuer)?,
+        })
+    }
+}
+
+/// What `forward` says, in the form each request needs. Built once per config.
+#[derive(Debug, Clone)]
+pub struct HeaderRules {
+    /// `header_prefix`, folded (lower case, `_` and `.` read as `-`).
+    prefix: String,
+    /// `claims_header` and every `forward.headers` name, folded, removed whatever their prefix.
+    reserved: Vec<String>,
+    strip_authorization: bool,
+    /// `None` only if the prefix cannot make header names (validation refuses that config).
+    identity: Option<IdentityNames>,
+    claims_header: Option<HeaderName>,
+    extra: Vec<(HeaderName, String)>,
+}
+
+impl HeaderRules {
+    /// Precomputes the rules of `forward`. A `header_prefix` that cannot form header names
+    /// (refused by validation) logs a warning and sets no identity headers.
+    pub fn new(forward: &ForwardConfig) -> HeaderRules {
+        let prefix = fold(&forward.header_prefix);
+        let identity = IdentityNames::new(&prefix);
+        if identity.is_none() {
+            tracing::warn!(
+                header_prefix = %forward.header_prefix,
+                "header_prefix does not form valid header names; identity headers are not set"
+            );
+        }
+        let reserved = forward
+            .claims_header
+            .iter()
+            .chain(forward.headers.iter().map(|(name, _)| name))
+            .map(|name| fold(name.as_str()))
+            .collect();
+        HeaderRules {
+            prefix,
+            reserved,
+            strip_authorization: forward.authorization == AuthorizationForward::Strip,
+            identity,
+            claims_header: forward.claims_header.clone(),
+            extra: forward.headers.clone(),
+        }
+    }
+
+    /// Request hygiene, in SPEC order: hop-by-hop and `Connection`-named headers (never
+    /// `Host`; `te: trailers` survives for gRPC), then every header whose folded name starts
+    /// with the prefix, then `claims_header` and `forward.headers` names (folded), then
+    /// `Authorization` when `forward.authorization` is `strip`.
+    ///
+    /// Returns the client's `Upgrade` value when it asked for one (`Connection: upgrade` and
+    /// exactly one `Upgrade`), so the caller can put it back with
+    /// [`restore_upgrade`](super::restore_upgrade) after adding its own headers (WebSocket).
+    pub fn strip_request(&self, headers: &mut HeaderMap) -> Option<HeaderValue> {
+        let upgrade = hop_by_hop::strip(headers);
+        let doomed: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| self.is_reserved(name.as_str()))
+            .cloned()
+            .collect();
+        for name in doomed {
+            headers.remove(name);
+        }
+        if self.strip_authorization {
+            headers.remove(AUTHORIZATION);
+        }
+        upgrade
+    }
+
+    /// Whether a client-sent header of this name would be removed as a possible identity
+    /// spoof: the folded name starts with the prefix, or is `claims_header` or a
+    /// `forward.headers` name.
+    pub fn is_reserved(&self, name: &str) -> bool {
+        // An empty prefix (refused by validation) must not strip every header.
+        (!self.prefix.is_empty() && folded_starts_with(name, &self.prefix))
+            || self.reserved.iter().any(|r| folded_eq(name, r))
+    }
+
+    /// Sets (replacing) the identity headers of a verified token, `claims_header` and each
+    /// `forward.headers` entry whose claim is present and representable (string as is,
+    /// number or bool as JSON text, array of strings joined with `,`; anything else, or a
+    /// value with control characters, is skipped). Call after [`HeaderRules::strip_request`].
+    ///
+    /// # Errors
+    /// [`HeaderError::TooManyHeaders`] when the map is full.
+    pub fn add_identity(
+        &self,
+        headers: &mut HeaderMap,
+        identity: &Identity,
+        claims: &Map<String, Value>,
+    ) -> Result<(), HeaderError> {
+        for (name, claim) in &self.extra {
+            if let Some(value) = claims.get(claim).and_then(claim_value) {
+                set(headers, name.clone(), value)?;
+            }
+        }
+        if let Some(name) = &self.claims_header {
+            set(headers, name.clone(), identity.claims.clone())?;
+        }
+        // Built-in identity headers last, so no configured extra can shadow them.
+        let Some(names) = &self.identity else {
+            return Ok(());
+        };
+        set(headers, names.sub.clone(), identity.sub.clone())?;
+        set(headers, names.username.clone(), identity.username.clone())?;
+        if let Some(email) = &identity.email {
+            set(headers, names.email.clone(), email.clone())?;
+        }
+        set(headers, names.groups.clone(), identity.groups.clone())?;
+        if let Some(scope) = &identity.scope {
+            set(headers, names.scope.clone(), scope.clone())?;
+        }
+        set(headers, names.client_id.clone(), identity.client_id.clone())?;
+        set(headers, names.token_use.clone(), identity.token_use.clone())?;
+        set(headers, names.issuer.clone(), identity.issuer.clone())?;
+        Ok(())
+    }
+}
+
+/// A claim as a header value, or `None` when it has no header form.
+fn claim_value(claim: &Value) -> Option<HeaderValue> {
+    let text = match claim {
+        Value::String(s) => return HeaderValue::from_bytes(s.as_bytes()).ok(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => {
+            let mut joined = String::new();
+            for (i, item) in items.iter().enumerate() {
+                let Value::String(s) = item else {
+                    return None;
+                };
+                if i > 0 {
+                    joined.push(',');
+                }
+                joined.push_str(s);
+            }
+            joined
+        }
+        Value::Null | Value::Object(_) => return None,
+    };
+    HeaderValue::from_bytes(text.as_bytes()).ok()
+}
