@@ -20,7 +20,7 @@ use tokengate::config::{
     Alg, AuthMode, AuthorizationForward, ForwardConfig, IssuerConfig, IssuerKind, PathMatch,
     Require, Route, TokenUse,
 };
-use tokengate::jwks::{parse_jwks, IssuerKeys, KeySet, KeySource};
+use tokengate::jwks::{parse_jwks, IssuerKeys, KeySet, SetOrigin};
 use tokengate::proxy::headers::HeaderRules;
 use tokengate::proxy::path::normalize;
 use tokengate::proxy::route::Router;
@@ -64,7 +64,7 @@ fn setup() -> (Verifier, Verifier, String) {
     let make = |cache: usize| {
         let keys = Arc::new(IssuerKeys::new());
         let (parsed, _) = parse_jwks(jwks.to_string().as_bytes()).unwrap();
-        keys.publish(KeySet::new(parsed, KeySource::Static, SystemTime::now()));
+        keys.publish(KeySet::new(parsed, SetOrigin::Static, SystemTime::now()));
         let config = IssuerConfig {
             name: "main".into(),
             issuer: ISS.into(),

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use http::Uri;
 use prometheus::IntCounter;
 
 use crate::auth::{Issuer, Verifier};
-use crate::config::{Config, IssuerConfig, JwksConfig};
+use crate::config::Config;
 use crate::jwks::fetch::JwksClient;
-use crate::jwks::refresh::{Http, Refresher};
+use crate::jwks::keyring::{KeyTaskId, NewKeys};
+use crate::jwks::refresh::Refresher;
 use crate::jwks::IssuerKeys;
 use crate::metrics::{IssuerCounters, Metrics, RouteCounters, NO_ROUTE_LABEL, UNKNOWN_ISSUER};
 use crate::proxy::headers::HeaderRules;
@@ -82,32 +82,6 @@ impl App {
     }
 }
 
-/// What an issuer's keys are fetched from, and how: issuers with an equal source share a
-/// key handle across reloads (their keys are kept, not refetched).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeySource {
-    pub issuer: String,
-    pub uri: Uri,
-    pub jwks: JwksConfig,
-}
-
-impl KeySource {
-    pub fn of(issuer: &IssuerConfig, jwks: &JwksConfig) -> KeySource {
-        KeySource {
-            issuer: issuer.name.clone(),
-            uri: issuer.jwks_uri.clone(),
-            jwks: jwks.clone(),
-        }
-    }
-}
-
-/// A key task to start: the refresher and the source id it serves.
-#[derive(Debug)]
-pub struct NewKeys {
-    pub source: KeySource,
-    pub refresher: Refresher,
-}
-
 /// Builds a snapshot from a validated config, with one fresh (empty) key handle per issuer,
 /// and the key tasks that will fill them.
 pub fn build(
@@ -119,38 +93,24 @@ pub fn build(
     (snapshot, fresh.into_iter().map(|n| n.refresher).collect())
 }
 
-/// Like [`build`], but an issuer whose source id `existing` knows reuses that key handle
+/// Like [`build`], but an issuer whose key task id `existing` knows reuses that key handle
 /// (reload); only the others get a new handle and a key task.
 pub fn build_keeping(
     config: Config,
     metrics: &Metrics,
     jwks_client: &JwksClient,
-    existing: impl Fn(&KeySource) -> Option<Arc<IssuerKeys>>,
+    existing: impl Fn(&KeyTaskId) -> Option<Arc<IssuerKeys>>,
 ) -> (Snapshot, Vec<NewKeys>) {
     let mut issuers = Vec::with_capacity(config.issuers.len());
     let mut fresh = Vec::new();
     for issuer in &config.issuers {
-        let source = KeySource::of(issuer, &config.jwks);
-        let keys = match existing(&source) {
+        let id = KeyTaskId::of(issuer, &config.jwks);
+        let keys = match existing(&id) {
             Some(keys) => keys,
             None => {
-                let keys = Arc::new(IssuerKeys::new());
-                fresh.push(NewKeys {
-                    source,
-                    refresher: Refresher {
-                        issuer: issuer.name.clone(),
-                        uri: issuer.jwks_uri.clone(),
-                        keys: Arc::clone(&keys),
-                        source: Arc::new(Http {
-                            client: jwks_client.clone(),
-                            uri: issuer.jwks_uri.clone(),
-                            timeout: config.jwks.fetch_timeout,
-                            max_bytes: config.jwks.max_bytes,
-                        }),
-                        config: config.jwks.clone(),
-                        metrics: metrics.clone(),
-                    },
-                });
+                let new = NewKeys::new(id, jwks_client, metrics);
+                let keys = Arc::clone(&new.refresher.keys);
+                fresh.push(new);
                 keys
             }
         };

@@ -1,38 +1,46 @@
 //! Key sets: an immutable `KeySet` (kid -> key, generation) per issuer, published behind
-//! `ArcSwap`. Requests only `load()`; the writer is the fetch/refresh task, never a request.
+//! `ArcSwap`. Requests only `load()`; the writer is the issuer's key task, never a request.
 
 pub mod disk;
 pub mod fetch;
-pub mod refresh;
-
 pub mod jwk;
+pub mod keyring;
+pub mod refresh;
+pub mod schedule;
+pub mod single_flight;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-pub use jwk::{parse_jwks, JwksError, KeyFamily, SkippedKey, VerifyKey};
+pub use fetch::FetchError;
+pub use jwk::{parse_jwks, JwksError, KeyFamily, SkipReason, SkippedKey, VerifyKey};
+pub use single_flight::RefetchGate;
 
-/// Where the current key set came from.
+/// Where the current key set came from (`/keys` shows it as `source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeySource {
+pub enum SetOrigin {
+    /// A successful fetch from the issuer's `jwks_uri`.
     Fetch,
+    /// The last good set read from `jwks.cache_dir` at start-up.
     Cache,
     /// Built in by `demo` or tests (no network).
     Static,
 }
 
-impl KeySource {
+impl SetOrigin {
+    /// `"fetch"`, `"cache"` or `"static"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            KeySource::Fetch => "fetch",
-            KeySource::Cache => "cache",
-            KeySource::Static => "static",
+            SetOrigin::Fetch => "fetch",
+            SetOrigin::Cache => "cache",
+            SetOrigin::Static => "static",
         }
     }
 }
@@ -42,15 +50,19 @@ impl KeySource {
 pub struct KeySet {
     /// Increases with every set published for any issuer; cache entries can be tied to it.
     pub generation: u64,
+    /// kid -> key; kids are unique within a set (duplicates were skipped).
     pub keys: HashMap<String, Arc<VerifyKey>>,
+    /// When the document was fetched (wall clock; for a cached set, its original fetch).
     pub fetched_at: SystemTime,
     /// The same moment on the monotonic (pausable) clock, for `max_stale`.
     pub confirmed: Instant,
-    pub source: KeySource,
+    /// Where the set came from (`/keys` `source`).
+    pub origin: SetOrigin,
 }
 
 impl KeySet {
-    pub fn new(keys: Vec<VerifyKey>, source: KeySource, fetched_at: SystemTime) -> KeySet {
+    /// A set of `keys` (distinct kids) obtained at `fetched_at`, with the next generation.
+    pub fn new(keys: Vec<VerifyKey>, origin: SetOrigin, fetched_at: SystemTime) -> KeySet {
         static GENERATION: AtomicU64 = AtomicU64::new(1);
         KeySet {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
@@ -66,10 +78,11 @@ impl KeySet {
                 )
                 .unwrap_or_else(Instant::now),
             fetched_at,
-            source,
+            origin,
         }
     }
 
+    /// The key with this kid, if the set has one.
     pub fn get(&self, kid: &str) -> Option<&Arc<VerifyKey>> {
         self.keys.get(kid)
     }
@@ -85,46 +98,54 @@ impl KeySet {
 /// What `/keys` shows besides the kids.
 #[derive(Debug, Clone, Default)]
 pub struct KeyStatus {
-    pub last_error: Option<String>,
+    /// Why the keys are not fresh; `None` after a successful fetch.
+    pub last_error: Option<RefreshError>,
+    /// When the key task fetches next (wall clock, jitter and backoff included).
     pub next_refresh: Option<SystemTime>,
 }
 
-/// The per-issuer handle: the current key set (none until the first good fetch), status,
-/// and the single-flight refetch channel between requests and the issuer's key task.
-#[derive(Debug)]
-pub struct IssuerKeys {
-    current: ArcSwapOption<KeySet>,
-    status: ArcSwap<KeyStatus>,
-    /// Requests ask the key task for a refetch here (permits collapse into one).
-    refetch: Notify,
-    /// Counts finished fetches; waiters see it change when the fetch they wait on ends.
-    fetched: watch::Sender<u64>,
-    fetching: AtomicBool,
-    /// Milliseconds after `origin` at which the last fetch of any kind started.
-    last_start_ms: AtomicU64,
-    origin: Instant,
+/// Why an issuer's keys are not fresh, as `/keys` `last_error` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshError {
+    /// The last fetch failed; the last good set, if any, is still served.
+    Fetch(FetchError),
+    /// No fetch succeeded for `max_stale` (SPEC section 4): the keys were dropped. `last`
+    /// is the fetch error seen before, if any.
+    Stale { last: Option<FetchError> },
 }
 
-impl Default for IssuerKeys {
-    fn default() -> IssuerKeys {
-        IssuerKeys::new()
+impl fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefreshError::Fetch(e) => e.fmt(f),
+            RefreshError::Stale { last } => {
+                f.write_str(
+                    "keys dropped: no successful fetch for longer than max_stale; last error: ",
+                )?;
+                match last {
+                    Some(e) => e.fmt(f),
+                    None => f.write_str("none"),
+                }
+            }
+        }
     }
 }
 
-/// `last_start_ms` before any fetch.
-const NEVER: u64 = u64::MAX;
+impl std::error::Error for RefreshError {}
+
+/// The per-issuer handle: the current key set (none until the first good fetch), status,
+/// and the single-flight refetch gate between requests and the issuer's key task.
+#[derive(Debug, Default)]
+pub struct IssuerKeys {
+    current: ArcSwapOption<KeySet>,
+    status: ArcSwap<KeyStatus>,
+    gate: RefetchGate,
+}
 
 impl IssuerKeys {
+    /// An empty handle: no set, no status, no fetch yet.
     pub fn new() -> IssuerKeys {
-        IssuerKeys {
-            current: ArcSwapOption::empty(),
-            status: ArcSwap::default(),
-            refetch: Notify::new(),
-            fetched: watch::Sender::new(0),
-            fetching: AtomicBool::new(false),
-            last_start_ms: AtomicU64::new(NEVER),
-            origin: Instant::now(),
-        }
+        IssuerKeys::default()
     }
 
     /// Lock-free read of the current set; `None` until one was published.
@@ -142,52 +163,23 @@ impl IssuerKeys {
         self.current.store(None);
     }
 
+    /// The status `/keys` shows (lock-free).
     pub fn status(&self) -> Arc<KeyStatus> {
         self.status.load_full()
     }
 
+    /// Replaces the status (the key task only).
     pub fn set_status(&self, status: KeyStatus) {
         self.status.store(Arc::new(status));
     }
 
-    /// The key task marks the start of every fetch (`min_refresh_interval` counts from it).
-    pub fn fetch_started(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(NEVER - 1);
-        self.last_start_ms.store(ms, Ordering::SeqCst);
-        self.fetching.store(true, Ordering::SeqCst);
+    /// The refetch gate; the key task marks its fetches there.
+    pub fn gate(&self) -> &RefetchGate {
+        &self.gate
     }
 
-    /// The key task marks the end of every fetch, waking every request waiting on it.
-    pub fn fetch_finished(&self) {
-        self.fetching.store(false, Ordering::SeqCst);
-        self.fetched.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// How long until a new fetch may start (`Duration::ZERO` when it may start now).
-    pub fn until_refetch_allowed(&self, floor: Duration) -> Duration {
-        match self.last_start_ms.load(Ordering::SeqCst) {
-            NEVER => Duration::ZERO,
-            ms => (Duration::from_millis(ms) + floor).saturating_sub(self.origin.elapsed()),
-        }
-    }
-
-    /// For a request holding a token with an unknown kid: a receiver that changes when the
-    /// next fetch ends, or `None` when no fetch is running and the floor forbids a new one
-    /// (the caller answers 401 at once). Never fetches, never blocks.
+    /// For a request that met an unknown kid: see [`RefetchGate::refetch_for_unknown_kid`].
     pub fn refetch_for_unknown_kid(&self, floor: Duration) -> Option<watch::Receiver<u64>> {
-        let receiver = self.fetched.subscribe();
-        if self.fetching.load(Ordering::SeqCst) {
-            return Some(receiver);
-        }
-        if !self.until_refetch_allowed(floor).is_zero() {
-            return None;
-        }
-        self.refetch.notify_one();
-        Some(receiver)
-    }
-
-    /// The key task waits here for refetch requests.
-    pub async fn refetch_requested(&self) {
-        self.refetch.notified().await;
+        self.gate.refetch_for_unknown_kid(floor)
     }
 }

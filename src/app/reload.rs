@@ -5,73 +5,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
-
-use crate::app::{self, App, KeySource, NewKeys};
+use crate::app::{self, App};
 use crate::config::{load_file, Config};
 use crate::jwks::fetch;
-use crate::jwks::IssuerKeys;
+use crate::jwks::keyring::{KeyTaskId, Keyring};
 use crate::telemetry;
-
-/// The running key tasks, one per key source.
-#[derive(Debug, Default)]
-pub struct Keyring {
-    tasks: Vec<KeyTask>,
-}
-
-#[derive(Debug)]
-struct KeyTask {
-    source: KeySource,
-    keys: Arc<IssuerKeys>,
-    task: JoinHandle<()>,
-}
-
-impl Keyring {
-    /// Starts one key task per new key source.
-    pub fn start(fresh: Vec<NewKeys>) -> Keyring {
-        let mut keyring = Keyring::default();
-        keyring.spawn(fresh);
-        keyring
-    }
-
-    fn spawn(&mut self, fresh: Vec<NewKeys>) {
-        for new in fresh {
-            let keys = Arc::clone(&new.refresher.keys);
-            self.tasks.push(KeyTask {
-                source: new.source,
-                keys,
-                task: tokio::spawn(new.refresher.run()),
-            });
-        }
-    }
-
-    fn find(&self, source: &KeySource) -> Option<Arc<IssuerKeys>> {
-        self.tasks
-            .iter()
-            .find(|t| t.source == *source)
-            .map(|t| Arc::clone(&t.keys))
-    }
-
-    /// Stops the tasks whose source is not in `keep`.
-    fn retain(&mut self, keep: &[KeySource]) {
-        self.tasks.retain(|t| {
-            let kept = keep.contains(&t.source);
-            if !kept {
-                t.task.abort();
-            }
-            kept
-        });
-    }
-}
-
-/// Dropping the keyring (at exit) stops its key tasks.
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.task.abort();
-        }
-    }
-}
 
 /// What a SIGHUP did.
 #[derive(Debug, PartialEq, Eq)]
@@ -146,18 +84,17 @@ impl Reloader {
         let running = self.app.snapshot.load_full();
         let needs_restart = restart_only_changes(&running.config, &config);
         let level = config.log.level.clone();
-        let keep: Vec<KeySource> = config
+        let keep: Vec<KeyTaskId> = config
             .issuers
             .iter()
-            .map(|i| KeySource::of(i, &config.jwks))
+            .map(|i| KeyTaskId::of(i, &config.jwks))
             .collect();
         let (snapshot, fresh) = app::build_keeping(config, &self.app.metrics, &client, |id| {
             self.keyring.find(id)
         });
         let kept = keep.len() - fresh.len();
         let started = fresh.len();
-        self.keyring.retain(&keep);
-        self.keyring.spawn(fresh);
+        self.keyring.replace(&keep, fresh);
         self.app.snapshot.store(Arc::new(snapshot));
         if tls.is_some() {
             self.app.tls.store(tls);

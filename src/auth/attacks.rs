@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::config::{IssuerKind, TokenUse};
-use crate::jwks::{parse_jwks, KeySet, KeySource};
+use crate::jwks::{parse_jwks, KeySet, SetOrigin};
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
 const NOW: u64 = 1_800_000_000;
@@ -119,7 +119,7 @@ fn header() -> Value {
 fn verifier_with(jwks: Value, token_use: Vec<TokenUse>, algorithms: Vec<Alg>) -> Verifier {
     let keys = Arc::new(IssuerKeys::new());
     let (parsed, _) = parse_jwks(jwks.to_string().as_bytes()).unwrap();
-    keys.publish(KeySet::new(parsed, KeySource::Static, SystemTime::now()));
+    keys.publish(KeySet::new(parsed, SetOrigin::Static, SystemTime::now()));
     let config = IssuerConfig {
         name: "main".into(),
         issuer: ISS.into(),
@@ -503,7 +503,10 @@ fn an_rsa_1024_key_is_skipped() {
     let jwks = json!({"keys": [weak, ec_jwk("ec1")]});
     let (keys, skipped) = parse_jwks(jwks.to_string().as_bytes()).unwrap();
     assert!(keys.iter().all(|k| k.kid != "weak"));
-    assert_eq!(skipped[0].reason, "RSA modulus under 2048 bits");
+    assert_eq!(
+        skipped[0].reason.description(),
+        "RSA modulus under 2048 bits"
+    );
     let v = verifier_with(jwks, vec![TokenUse::Access], vec![Alg::RS256]);
     let token = sign_rsa(
         &issuer_key(),

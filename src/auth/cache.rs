@@ -68,7 +68,7 @@ mod tests {
     use super::*;
     use crate::auth::Identity;
     use crate::config::{Alg, IssuerConfig, IssuerKind, TokenUse};
-    use crate::jwks::{IssuerKeys, KeyFamily, KeySet, KeySource, VerifyKey};
+    use crate::jwks::{IssuerKeys, KeyFamily, KeySet, SetOrigin, VerifyKey};
 
     const EXP: f64 = 1_800_000_000.0;
 
@@ -86,7 +86,7 @@ mod tests {
         let keys = Arc::new(IssuerKeys::new());
         keys.publish(KeySet::new(
             vec![key("k1")],
-            KeySource::Static,
+            SetOrigin::Static,
             SystemTime::now(),
         ));
         Issuer {
@@ -166,7 +166,7 @@ mod tests {
         cache.insert("tok", verified(&issuers[0]));
         issuers[0].keys.publish(KeySet::new(
             vec![key("k2")],
-            KeySource::Fetch,
+            SetOrigin::Fetch,
             SystemTime::now(),
         ));
         assert!(cache.get("tok", &issuers, at(EXP - 1.0)).is_none());
@@ -179,7 +179,7 @@ mod tests {
         cache.insert("tok", verified(&issuers[0]));
         issuers[0].keys.publish(KeySet::new(
             vec![key("k1")],
-            KeySource::Fetch,
+            SetOrigin::Fetch,
             SystemTime::now(),
         ));
         assert!(cache.get("tok", &issuers, at(EXP - 1.0)).is_none());

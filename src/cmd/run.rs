@@ -8,10 +8,11 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::app::reload::{self, Keyring, Reloader};
+use crate::app::reload::{self, Reloader};
 use crate::app::{self, App};
 use crate::config::{load_file, Config};
 use crate::jwks::fetch;
+use crate::jwks::keyring::Keyring;
 use crate::metrics::Metrics;
 use crate::server::{self, admin, ext_authz};
 use crate::shutdown;

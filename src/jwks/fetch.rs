@@ -12,44 +12,18 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::connector::{CaError, Connector};
-use crate::jwks::jwk::{parse_jwks, JwksError, SkippedKey, VerifyKey};
-use crate::metrics::FetchResult;
+use crate::jwks::jwk::{parse_jwks, SkippedKey, VerifyKey};
+
+mod failure;
+
+pub use failure::{FetchError, TlsProblem};
 
 /// The pooled client every JWKS fetch goes through (built once).
 pub type JwksClient = Client<Connector, Empty<Bytes>>;
 
-/// Why a fetch produced no key set. Facts only; the URI is known to the caller.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    #[error("could not connect or send the request")]
-    Connect,
-    #[error("no complete answer within {after:?}")]
-    Timeout { after: Duration },
-    #[error("answered HTTP {status} (redirects are not followed)")]
-    HttpStatus { status: u16 },
-    #[error("document larger than {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("connection failed while reading the body")]
-    Body,
-    #[error("{0}")]
-    Invalid(JwksError),
-}
-
-impl FetchError {
-    /// The bounded metric label for this failure.
-    pub fn result(&self) -> FetchResult {
-        match self {
-            FetchError::Connect | FetchError::Body => FetchResult::Connect,
-            FetchError::Timeout { .. } => FetchResult::Timeout,
-            FetchError::HttpStatus { .. } => FetchResult::HttpStatus,
-            FetchError::TooLarge { .. } => FetchResult::TooLarge,
-            FetchError::Invalid(_) => FetchResult::Invalid,
-        }
-    }
-}
-
 /// Builds the JWKS client: web PKI roots plus `ca_file`; http allowed only because config
-/// validation already restricted `http://` to loopback hosts or `allow_http`.
+/// validation already restricted `http://` to loopback hosts or `allow_http`. Fails when
+/// `ca_file` cannot be read or holds no usable certificate.
 pub fn client(connect_timeout: Duration, ca_file: Option<&Path>) -> Result<JwksClient, CaError> {
     let connector = match ca_file {
         Some(path) => crate::connector::https_with_ca(connect_timeout, path)?,
@@ -60,7 +34,8 @@ pub fn client(connect_timeout: Duration, ca_file: Option<&Path>) -> Result<JwksC
         .build(connector))
 }
 
-/// Fetches and parses one JWKS document.
+/// Fetches and parses one JWKS document within `timeout`, refusing more than `max_bytes`.
+/// Every failure is a [`FetchError`] fact naming its cause.
 pub async fn fetch(
     client: &JwksClient,
     uri: &Uri,
@@ -82,8 +57,11 @@ pub async fn fetch(
 /// A good key set and the document it came from (kept for `cache_dir`).
 #[derive(Debug)]
 pub struct Fetched {
+    /// The usable keys (at least one).
     pub keys: Vec<VerifyKey>,
+    /// The keys left out, with why (logged by the key task).
     pub skipped: Vec<SkippedKey>,
+    /// The document as received.
     pub body: Bytes,
 }
 
@@ -95,11 +73,11 @@ async fn fetch_body(client: &JwksClient, uri: &Uri, max_bytes: usize) -> Result<
             HeaderValue::from_static(concat!("tokengate/", env!("CARGO_PKG_VERSION"))),
         )
         .body(Empty::<Bytes>::new())
-        .map_err(|_| FetchError::Connect)?;
+        .map_err(|_| FetchError::Request)?;
     let response = client
         .request(request)
         .await
-        .map_err(|_| FetchError::Connect)?;
+        .map_err(|e| FetchError::of_request(&e))?;
     if response.status() != StatusCode::OK {
         return Err(FetchError::HttpStatus {
             status: response.status().as_u16(),

@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::config::Alg;
 
+mod skip;
+
+pub use skip::{SkipReason, SkippedKey};
+
 /// The smallest RSA modulus accepted (SPEC section 3.4).
 pub const MIN_RSA_BITS: usize = 2048;
 
@@ -17,6 +21,7 @@ const MAX_RSA_BITS: usize = 8192;
 /// Longer kids are refused: a kid is only ever an exact map key.
 pub const MAX_KID_BYTES: usize = 256;
 
+/// A key's type and curve: which token algorithms it can check ([`KeyFamily::fits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFamily {
     Rsa,
@@ -62,13 +67,6 @@ impl std::fmt::Debug for VerifyKey {
     }
 }
 
-/// A key left out of a set, and why (logged, not fatal).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedKey {
-    pub kid: Option<String>,
-    pub reason: &'static str,
-}
-
 /// Why a whole JWKS document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwksError {
@@ -91,7 +89,11 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), Jwks
     let mut duplicates: Vec<String> = Vec::new();
     for entry in entries {
         let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
-        match entry.as_object().ok_or("not an object").and_then(parse_key) {
+        match entry
+            .as_object()
+            .ok_or(SkipReason::NotAnObject)
+            .and_then(parse_key)
+        {
             Ok(key) => {
                 if keys.iter().any(|k| k.kid == key.kid) {
                     duplicates.push(key.kid);
@@ -107,7 +109,7 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), Jwks
         keys.retain(|k| k.kid != kid);
         skipped.push(SkippedKey {
             kid: Some(kid),
-            reason: "duplicate kid in the set",
+            reason: SkipReason::DuplicateKid,
         });
     }
     if keys.is_empty() {
@@ -116,37 +118,41 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), Jwks
     Ok((keys, skipped))
 }
 
-fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
+fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, SkipReason> {
     let kid = match jwk.get("kid") {
         Some(Value::String(k)) if !k.is_empty() && k.len() <= MAX_KID_BYTES => k.clone(),
-        Some(Value::String(_)) => return Err("kid empty or too long"),
-        _ => return Err("no kid"),
+        Some(Value::String(k)) => return Err(SkipReason::KidLength { bytes: k.len() }),
+        _ => return Err(SkipReason::NoKid),
     };
     match jwk.get("use") {
         None => {}
         Some(Value::String(u)) if u == "sig" => {}
-        Some(_) => return Err("use is not sig"),
+        Some(_) => return Err(SkipReason::NotForSignatures),
     }
     let alg = match jwk.get("alg") {
         None => None,
-        Some(Value::String(a)) => Some(Alg::parse(a).ok_or("alg not supported")?),
-        Some(_) => return Err("alg not a string"),
+        Some(Value::String(a)) => Some(Alg::parse(a).ok_or(SkipReason::AlgUnsupported)?),
+        Some(_) => return Err(SkipReason::AlgNotAString),
     };
-    let kty = jwk.get("kty").and_then(Value::as_str).ok_or("no kty")?;
+    let kty = jwk
+        .get("kty")
+        .and_then(Value::as_str)
+        .ok_or(SkipReason::NoKty)?;
     let mut rs256 = None;
     let (family, key) = match kty {
         "RSA" => {
             let n = b64_field(jwk, "n")?;
             let e = b64_field(jwk, "e")?;
-            if modulus_bits(&n) < MIN_RSA_BITS {
-                return Err("RSA modulus under 2048 bits");
+            let bits = modulus_bits(&n);
+            if bits < MIN_RSA_BITS {
+                return Err(SkipReason::WeakModulus { bits });
             }
             if e.iter().all(|b| *b == 0) {
-                return Err("RSA exponent is zero");
+                return Err(SkipReason::ZeroExponent);
             }
             // Past 8192 bits no RS256 verification can succeed (aws-lc's limit), and the DER
             // writer below encodes lengths up to 64 KiB: such a key gets no fast path.
-            if modulus_bits(&n) <= MAX_RSA_BITS && e.len() <= 8 {
+            if bits <= MAX_RSA_BITS && e.len() <= 8 {
                 rs256 = ParsedPublicKey::new(
                     &signature::RSA_PKCS1_2048_8192_SHA256,
                     rsa_public_key_der(&n, &e),
@@ -159,32 +165,33 @@ fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, &'static str> {
             let (family, len) = match jwk.get("crv").and_then(Value::as_str) {
                 Some("P-256") => (KeyFamily::EcP256, 32),
                 Some("P-384") => (KeyFamily::EcP384, 48),
-                _ => return Err("EC curve not supported"),
+                _ => return Err(SkipReason::EcCurveUnsupported),
             };
             let x = str_field(jwk, "x")?;
             let y = str_field(jwk, "y")?;
             if b64_field(jwk, "x")?.len() != len || b64_field(jwk, "y")?.len() != len {
-                return Err("EC coordinates of the wrong length");
+                return Err(SkipReason::EcCoordinateLength);
             }
-            let key = DecodingKey::from_ec_components(x, y).map_err(|_| "EC key invalid")?;
+            let key =
+                DecodingKey::from_ec_components(x, y).map_err(|_| SkipReason::EcKeyInvalid)?;
             (family, key)
         }
         "OKP" => {
             if jwk.get("crv").and_then(Value::as_str) != Some("Ed25519") {
-                return Err("OKP curve not supported");
+                return Err(SkipReason::OkpCurveUnsupported);
             }
             if b64_field(jwk, "x")?.len() != 32 {
-                return Err("Ed25519 key of the wrong length");
+                return Err(SkipReason::Ed25519Length);
             }
             let key = DecodingKey::from_ed_components(str_field(jwk, "x")?)
-                .map_err(|_| "Ed25519 key invalid")?;
+                .map_err(|_| SkipReason::Ed25519KeyInvalid)?;
             (KeyFamily::Ed25519, key)
         }
-        _ => return Err("kty not supported"),
+        _ => return Err(SkipReason::KtyUnsupported),
     };
     if let Some(alg) = alg {
         if !family.fits(alg) {
-            return Err("alg does not fit the key type");
+            return Err(SkipReason::AlgMismatch { alg, family });
         }
     }
     Ok(VerifyKey {
@@ -227,17 +234,17 @@ fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     der
 }
 
-fn str_field<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, &'static str> {
-    jwk.get(name)
+fn str_field<'a>(jwk: &'a Map<String, Value>, field: &'static str) -> Result<&'a str, SkipReason> {
+    jwk.get(field)
         .and_then(Value::as_str)
-        .ok_or("key material missing")
+        .ok_or(SkipReason::MaterialMissing { field })
 }
 
-fn b64_field(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, &'static str> {
-    let s = str_field(jwk, name)?;
+fn b64_field(jwk: &Map<String, Value>, field: &'static str) -> Result<Vec<u8>, SkipReason> {
+    let s = str_field(jwk, field)?;
     URL_SAFE_NO_PAD
         .decode(s)
-        .map_err(|_| "key material not base64url")
+        .map_err(|_| SkipReason::MaterialNotBase64 { field })
 }
 
 /// Bits of a big-endian unsigned integer, leading zeros ignored.

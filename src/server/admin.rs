@@ -104,9 +104,9 @@ fn keys(app: &App) -> Value {
             json!({
                 "name": issuer.config.name,
                 "kids": set.as_ref().map_or_else(Vec::new, |s| s.kids()),
-                "source": set.as_ref().map(|s| s.source.as_str()),
+                "source": set.as_ref().map(|s| s.origin.as_str()),
                 "fetched_at": set.as_ref().map(|s| rfc3339(s.fetched_at)),
-                "last_error": status.last_error,
+                "last_error": status.last_error.as_ref().map(ToString::to_string),
                 "next_refresh": status.next_refresh.map(rfc3339),
             })
         })

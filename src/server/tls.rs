@@ -11,6 +11,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::TlsConfig;
 
+/// Why `server.tls` cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read a PEM certificate chain from {path}")]
@@ -19,8 +20,10 @@ pub enum TlsError {
     NoCertificate { path: PathBuf },
     #[error("cannot read a PEM private key (PKCS#8, PKCS#1 or SEC1) from {path}")]
     Key { path: PathBuf },
-    #[error("certificate and key do not make a usable pair: {reason}")]
-    Pair { reason: String },
+    /// rustls refused the pair (a key that does not match the certificate, an unsupported
+    /// key type): its error says which.
+    #[error("certificate and key do not make a usable pair: {cause}")]
+    Pair { cause: rustls::Error },
 }
 
 /// Reads both files and builds the rustls config (also what `check-config` runs).
@@ -32,14 +35,10 @@ pub fn server_config(config: &TlsConfig) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut server = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Pair {
-            reason: e.to_string(),
-        })?
+        .map_err(|cause| TlsError::Pair { cause })?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Pair {
-            reason: e.to_string(),
-        })?;
+        .map_err(|cause| TlsError::Pair { cause })?;
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(server)
 }

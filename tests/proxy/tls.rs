@@ -1,5 +1,6 @@
 //! TLS towards JWKS endpoints and upstreams: a server whose certificate chains to a private
-//! CA is trusted only when that CA is configured (`jwks.ca_file`, `upstream.ca_file`).
+//! CA is trusted only when that CA is configured (`jwks.ca_file`, `upstream.ca_file`), and
+//! `/keys` names the certificate problem when a JWKS fetch fails on one.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::json;
 
@@ -18,14 +19,19 @@ use crate::harness::*;
 
 /// Starts an https server answering `body` on loopback; returns its address and the CA's PEM.
 fn https_server(body: String) -> (std::net::SocketAddr, String) {
+    https_server_with(
+        body,
+        CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap(),
+    )
+}
+
+/// Like [`https_server`], with a certificate made from `leaf` (signed by a fresh CA).
+fn https_server_with(body: String, leaf: CertificateParams) -> (std::net::SocketAddr, String) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
+    let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
     let server = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(
@@ -70,34 +76,66 @@ fn https_jwks_with_a_private_ca_needs_ca_file() {
     let key = Signer::issuer_key();
     let (addr, ca_pem) = https_server(json!({"keys": [key.jwk()]}).to_string());
     let upstream = start_echo();
-    let dir = std::env::temp_dir().join(format!("tg-ca-{}-{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
 
     let untrusted = Tokengate::start(&config(addr, upstream, ""), false);
-    let mut error = String::new();
-    for _ in 0..100 {
-        let keys = untrusted.admin_get("/keys").json();
-        if let Some(e) = keys["issuers"][0]["last_error"].as_str() {
-            error = e.to_owned();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let error = first_error(&untrusted);
     assert!(!error.is_empty(), "an unknown CA must fail the fetch");
     assert_eq!(untrusted.admin_get("/readyz").status, 503);
 
-    let trusted = Tokengate::start(
-        &config(
-            addr,
-            upstream,
-            &format!(", ca_file: '{}'", ca_file.display()),
-        ),
-        true,
-    );
+    let trusted = Tokengate::start(&config(addr, upstream, &ca_file_option(&ca_pem)), true);
     let token = key.sign(&access_claims("https://idp.test/pool", "alice", &[]));
     assert_eq!(trusted.send(&get_with("/", &[&bearer(&token)])).status, 200);
+}
+
+/// The issuer's `/keys` `last_error` once its first fetch has failed ("" if it never does).
+fn first_error(tg: &Tokengate) -> String {
+    for _ in 0..100 {
+        let keys = tg.admin_get("/keys").json();
+        if let Some(e) = keys["issuers"][0]["last_error"].as_str() {
+            return e.to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    String::new()
+}
+
+/// Writes `pem` to a fresh temporary `ca.pem` and returns the config option naming it.
+fn ca_file_option(pem: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("tg-ca-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, pem).unwrap();
+    format!(", ca_file: '{}'", ca_file.display())
+}
+
+#[test]
+fn keys_last_error_names_the_certificate_problem_of_a_jwks_endpoint() {
+    let body = || json!({"keys": [Signer::issuer_key().jwk()]}).to_string();
+    let upstream = start_echo();
+    let (addr, _) = https_server(body());
+    let tg = Tokengate::start(&config(addr, upstream, ""), false);
+    assert_eq!(
+        first_error(&tg),
+        "TLS: certificate signed by an unknown issuer",
+        "a CA that is not configured"
+    );
+    let mut expired = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    expired.not_before = date_time_ymd(2001, 1, 1);
+    expired.not_after = date_time_ymd(2002, 1, 1);
+    let (addr, ca) = https_server_with(body(), expired);
+    let tg = Tokengate::start(&config(addr, upstream, &ca_file_option(&ca)), false);
+    assert_eq!(first_error(&tg), "TLS: certificate expired");
+    let other_host = CertificateParams::new(vec!["idp.test".to_owned()]).unwrap();
+    let (addr, ca) = https_server_with(body(), other_host);
+    let tg = Tokengate::start(&config(addr, upstream, &ca_file_option(&ca)), false);
+    assert_eq!(
+        first_error(&tg),
+        "TLS: certificate not valid for the host name"
+    );
+    assert!(
+        tg.metric(r#"tokengate_jwks_fetches_total{issuer="main",result="connect"}"#) >= 1.0,
+        "the metric label stays `connect`"
+    );
 }
 
 #[test]
@@ -105,10 +143,6 @@ fn an_https_upstream_behind_a_private_ca_needs_upstream_ca_file() {
     let key = Signer::issuer_key();
     let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
     let (upstream, ca_pem) = https_server("hello over tls".to_owned());
-    let dir = std::env::temp_dir().join(format!("tg-up-ca-{}-{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
     let iss = jwks.issuer("p");
     let config = |extra: &str| {
         format!(
@@ -116,10 +150,7 @@ fn an_https_upstream_behind_a_private_ca_needs_upstream_ca_file() {
         )
     };
     let token = key.sign(&access_claims(&iss, "a", &[]));
-    let trusted = Tokengate::start(
-        &config(&format!(", ca_file: '{}'", ca_file.display())),
-        true,
-    );
+    let trusted = Tokengate::start(&config(&ca_file_option(&ca_pem)), true);
     let r = trusted.send(&get_with("/x", &[&bearer(&token)]));
     assert_eq!(r.status, 200);
     assert_eq!(r.body, b"hello over tls");
