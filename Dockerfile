@@ -7,8 +7,13 @@
 # The build command is the one .ci/run runs (`cargo build --release --locked --bin tokengate`).
 
 FROM rust:1.95-bookworm AS build
+# `tokengate --version` names the commit: there is no .git in the build context, so pass it:
+#   docker build --build-arg TOKENGATE_GIT_COMMIT="$(git rev-parse HEAD)" \
+#     --build-arg SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" -t tokengate .
+ARG TOKENGATE_GIT_COMMIT=unknown
+ARG SOURCE_DATE_EPOCH
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches
 RUN cargo build --release --locked --bin tokengate \
@@ -33,5 +38,8 @@ ENV TOKENGATE_LISTEN=0.0.0.0:8080 \
 USER 65532:65532
 VOLUME ["/var/cache/tokengate"]
 EXPOSE 8080 9901
+# The binary checks itself (the image has no shell or curl): GET /readyz on admin.listen.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["tokengate", "healthcheck", "--config", "/etc/tokengate/tokengate.yaml"]
 ENTRYPOINT ["tokengate"]
 CMD ["run", "--config", "/etc/tokengate/tokengate.yaml"]

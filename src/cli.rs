@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -9,6 +10,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "tokengate",
     version,
+    long_version = crate::build_info::LONG_VERSION,
     about = "Verifies Amazon Cognito user-pool JWTs in front of a service and forwards the identity as headers",
     after_help = "Without a command, `tokengate --config FILE` runs the proxy (same as `tokengate run --config FILE`)."
 )]
@@ -58,5 +60,21 @@ pub enum Command {
         /// Address of the demo admin listener
         #[arg(long, default_value = "127.0.0.1:9901")]
         admin: SocketAddr,
+    },
+    /// GET `/readyz` on the configuration's admin listener (loopback when it binds to all
+    /// addresses); exit 0 when it answers 200, else 1. For Docker's HEALTHCHECK
+    Healthcheck {
+        /// Configuration file (its `admin.listen` is probed)
+        #[arg(long, value_name = "FILE", env = "TOKENGATE_CONFIG")]
+        config: PathBuf,
+        /// How long to wait for the answer
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Print which build this is: version, git commit, build date, profile, target, features
+    Version {
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
     },
 }

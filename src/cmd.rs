@@ -3,8 +3,10 @@
 pub mod check_config;
 pub mod decode;
 pub mod demo;
+pub mod healthcheck;
 pub mod run;
 pub mod verify;
+pub mod version;
 
 use std::io::Read;
 

@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod build_info;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -21,5 +21,7 @@ fn main() -> ExitCode {
         Some(Command::Verify { config, token }) => cmd::verify::run(&config, token),
         Some(Command::Decode { token }) => cmd::decode::run(token),
         Some(Command::Demo { listen, admin }) => cmd::demo::run(listen, admin),
+        Some(Command::Healthcheck { config, timeout }) => cmd::healthcheck::run(&config, timeout),
+        Some(Command::Version { json }) => cmd::version::run(json),
     }
 }

@@ -216,6 +216,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(config_reloads.clone()))?;
         registry.register(Box::new(authz_vec.clone()))?;
+        // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total ... as
+        // the Prometheus client conventions name them (Linux; read from /proc per scrape).
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         let authz_decisions = [Api::Http, Api::Grpc]
             .iter()
             .map(|api| {

@@ -53,3 +53,6 @@ mod authz;
 
 #[path = "proxy/ext_authz.rs"]
 mod ext_authz;
+
+#[path = "proxy/build_health.rs"]
+mod build_health;
