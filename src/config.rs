@@ -1,7 +1,10 @@
 //! The runtime configuration: validated, typed, and never re-parsed per request.
-//! Built only by `config::validate` from the serde view in `config::raw`.
+//! Built only by `config::validate` from the serde view in `config::raw`; what an omitted
+//! key becomes is named in `config::defaults`.
 
+pub mod defaults;
 pub mod interpolate;
+pub mod problem;
 pub mod raw;
 pub mod validate;
 
@@ -11,7 +14,8 @@ use std::time::Duration;
 
 use http::{HeaderName, Method, Uri};
 
-pub use validate::{load_file, load_str, ConfigError, Problem};
+pub use problem::{ConfigError, Problem};
+pub use validate::{load_file, load_str};
 
 /// Which job the process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,31 +26,59 @@ pub enum Mode {
     Authz,
 }
 
+impl Mode {
+    /// The word the file uses for it (`mode: proxy`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Mode::Proxy => "proxy",
+            Mode::Authz => "authz",
+        }
+    }
+}
+
+/// The whole validated file. Every field is typed; every rule of SPEC section 2 already holds.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `mode`.
     pub mode: Mode,
+    /// `server`: the data-plane listener.
     pub server: ServerConfig,
+    /// `admin`: the admin listener.
     pub admin: AdminConfig,
     /// `Some` in proxy mode, `None` in authz mode (validation guarantees it).
     pub upstream: Option<UpstreamConfig>,
+    /// `authz`: the defaults unless in authz mode.
     pub authz: AuthzConfig,
+    /// `issuers`: at least one; names and issuer URLs unique.
     pub issuers: Vec<IssuerConfig>,
+    /// `jwks`: how keys are fetched and kept.
     pub jwks: JwksConfig,
+    /// `token`: where tokens are found, and their limits.
     pub token: TokenConfig,
+    /// `routes`: at least one, first match wins; names unique.
     pub routes: Vec<Route>,
+    /// `forward`: what reaches the upstream.
     pub forward: ForwardConfig,
+    /// `log`.
     pub log: LogConfig,
 }
 
+/// `server`: the data-plane listener and its limits (defaults in `config::defaults`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
+    /// Data-plane address.
     pub listen: SocketAddr,
     /// HTTPS with ALPN h2/http1.1; `None`: HTTP/1.1 and h2c.
     pub tls: Option<TlsConfig>,
+    /// Largest request head, in bytes (> 0); larger -> 431.
     pub max_header_bytes: usize,
+    /// From a request head's first byte until it is complete (> 0).
     pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight this long is closed (> 0).
     pub idle_timeout: Duration,
+    /// Concurrent connections (> 0).
     pub max_connections: usize,
+    /// How long in-flight requests get after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
 }
 
@@ -62,21 +94,29 @@ pub struct AuthzConfig {
 /// PEM files, re-read on SIGHUP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
     pub cert_file: PathBuf,
+    /// PEM private key (RSA or ECDSA) matching the leaf.
     pub key_file: PathBuf,
 }
 
+/// `admin`: the listener of `/healthz`, `/readyz`, `/keys` and `/metrics`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
+    /// Admin address.
     pub listen: SocketAddr,
 }
 
+/// `upstream`: where proxy mode forwards verified requests.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     /// `http` or `https`, an authority, and a path prefix (no trailing slash; "" for none).
     pub url: Uri,
+    /// Connecting longer than this -> 502 (> 0).
     pub connect_timeout: Duration,
+    /// Until the response head arrives, else 504 (> 0).
     pub timeout: Duration,
+    /// HTTP/2 to the upstream (h2c prior knowledge for `http://`, ALPN for `https://`).
     pub http2: bool,
     /// PEM bundle trusted for an https upstream besides the bundled web PKI roots.
     pub ca_file: Option<PathBuf>,
@@ -89,14 +129,18 @@ impl UpstreamConfig {
     }
 }
 
+/// Cognito's `token_use` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenUse {
+    /// An access token (`client_id` claim).
     Access,
+    /// An ID token (`aud` claim).
     Id,
 }
 
 impl TokenUse {
-    pub fn as_str(self) -> &'static str {
+    /// The `token_use` claim value (`access`, `id`), as written in the file too.
+    pub const fn as_str(self) -> &'static str {
         match self {
             TokenUse::Access => "access",
             TokenUse::Id => "id",
@@ -104,7 +148,8 @@ impl TokenUse {
     }
 }
 
-/// The signature algorithms tokengate can be told to accept. `none` and `HS*` do not exist here.
+/// The signature algorithms tokengate can be told to accept, by their JOSE names (RFC 7518;
+/// EdDSA: RFC 8037). `none` and `HS*` do not exist here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Alg {
     RS256,
@@ -119,6 +164,7 @@ pub enum Alg {
 }
 
 impl Alg {
+    /// Every algorithm, in the order error messages list them.
     pub const ALL: [Alg; 9] = [
         Alg::RS256,
         Alg::RS384,
@@ -131,7 +177,8 @@ impl Alg {
         Alg::EdDSA,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    /// The JOSE `alg` name (`RS256`), as written in the file too.
+    pub const fn as_str(self) -> &'static str {
         match self {
             Alg::RS256 => "RS256",
             Alg::RS384 => "RS384",
@@ -145,6 +192,7 @@ impl Alg {
         }
     }
 
+    /// The algorithm with this exact JOSE name; `None` for any other text (`none`, `HS256`).
     pub fn parse(s: &str) -> Option<Alg> {
         Alg::ALL.into_iter().find(|a| a.as_str() == s)
     }
@@ -155,52 +203,79 @@ impl Alg {
 pub enum IssuerKind {
     /// Cognito rules: `token_use` required and allowed; ID token `aud`, access token `client_id`.
     Cognito {
+        /// Non-empty: ID token `aud` / access token `client_id` must be one of these.
         client_ids: Vec<String>,
+        /// Non-empty: the token uses accepted.
         token_use: Vec<TokenUse>,
     },
     /// Generic OIDC rules: `aud` (string or array) intersects `audiences`.
-    Generic { audiences: Vec<String> },
+    Generic {
+        /// Non-empty.
+        audiences: Vec<String>,
+    },
 }
 
+/// One entry of `issuers`.
 #[derive(Debug, Clone)]
 pub struct IssuerConfig {
     /// `[a-z0-9_-]+`, unique; used in metrics, logs and `verify`.
     pub name: String,
     /// The exact `iss` value tokens of this issuer carry.
     pub issuer: String,
+    /// Where its keys are fetched: http(s); http only for loopback or with `allow_http`.
     pub jwks_uri: Uri,
+    /// Cognito or generic OIDC rules.
     pub kind: IssuerKind,
+    /// Non-empty, without duplicates.
     pub algorithms: Vec<Alg>,
+    /// Leeway for `exp` and `nbf`.
     pub clock_skew: Duration,
 }
 
+/// `jwks`: how every issuer's keys are fetched and kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwksConfig {
+    /// Background refresh period, before jitter (> 0).
     pub refresh_interval: Duration,
+    /// Floor between a fetch's start and an unknown-kid refetch (<= `refresh_interval`).
     pub min_refresh_interval: Duration,
+    /// One fetch, connect to last body byte (> 0).
     pub fetch_timeout: Duration,
+    /// Largest JWKS document, in bytes (> 0).
     pub max_bytes: usize,
+    /// Directory of the last good JWKS per issuer; `None`: no disk cache.
     pub cache_dir: Option<PathBuf>,
+    /// Keys unconfirmed this long are dropped (> `refresh_interval`); `None`: kept forever.
     pub max_stale: Option<Duration>,
+    /// PEM bundle trusted for JWKS endpoints besides the web PKI roots.
     pub ca_file: Option<PathBuf>,
+    /// `http://` JWKS URIs allowed on non-loopback hosts.
     pub allow_http: bool,
 }
 
+/// Where a token may be found (`token.sources`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
     /// `Authorization: Bearer <token>`.
     Header,
+    /// `cookie:NAME`: the cookie of this name (letters, digits, `-_.`).
     Cookie(String),
+    /// `query:NAME`: the query parameter of this name (letters, digits, `-_.`).
     Query(String),
 }
 
+/// `token`.
 #[derive(Debug, Clone)]
 pub struct TokenConfig {
+    /// Non-empty, without duplicates; the first one present decides.
     pub sources: Vec<TokenSource>,
+    /// Longest token accepted, in bytes (> 0).
     pub max_bytes: usize,
+    /// Verified-token cache size, in entries; 0 disables the cache.
     pub cache_entries: usize,
 }
 
+/// A route's path matcher (`routes[].match`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathMatch {
     /// Whole-segment prefix, normalized, without a trailing slash except for "/".
@@ -209,25 +284,45 @@ pub enum PathMatch {
     Exact(String),
 }
 
+/// What a route asks of a request's token (`routes[].auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
+    /// The token is never looked at; no identity headers are added.
     None,
+    /// No token: forwarded without identity; a token: it must be valid.
     Optional,
+    /// A valid token is required.
     Required,
 }
 
+impl AuthMode {
+    /// The word the file uses for it (`auth: optional`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Optional => "optional",
+            AuthMode::Required => "required",
+        }
+    }
+}
+
+/// A route's requirements on a verified token (`routes[].require`); empty lists require nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Require {
     /// Empty: any token_use the issuer allows.
     pub token_use: Vec<TokenUse>,
+    /// `cognito:groups` must contain at least one of these.
     pub groups_any: Vec<String>,
+    /// `cognito:groups` must contain all of these.
     pub groups_all: Vec<String>,
+    /// The space-separated `scope` claim must contain all of these.
     pub scopes_all: Vec<String>,
     /// claim name -> accepted values (the claim must equal one of them).
     pub claims: Vec<(String, Vec<String>)>,
 }
 
 impl Require {
+    /// Whether it requires nothing.
     pub fn is_empty(&self) -> bool {
         self.token_use.is_empty()
             && self.groups_any.is_empty()
@@ -237,43 +332,79 @@ impl Require {
     }
 }
 
+/// One entry of `routes`.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// The configured name, or the route's 0-based index.
     pub name: String,
+    /// Which paths it matches.
     pub path: PathMatch,
     /// `None`: every method.
     pub methods: Option<Vec<Method>>,
+    /// What it asks of the token.
     pub auth: AuthMode,
+    /// Empty on `auth: none` routes (validation refuses it there).
     pub require: Require,
 }
 
+/// Whether the Authorization header reaches the upstream (`forward.authorization`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthorizationForward {
+    /// Forwarded as received.
     Keep,
+    /// Removed before forwarding.
     Strip,
 }
 
+impl AuthorizationForward {
+    /// The word the file uses for it (`authorization: strip`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationForward::Keep => "keep",
+            AuthorizationForward::Strip => "strip",
+        }
+    }
+}
+
+/// `forward`: identity headers and what is removed before forwarding.
 #[derive(Debug, Clone)]
 pub struct ForwardConfig {
     /// Lower-case, `-` separated (`x-auth-`).
     pub header_prefix: String,
     /// `None` when configured as "".
     pub claims_header: Option<HeaderName>,
+    /// Whether the Authorization header reaches the upstream.
     pub authorization: AuthorizationForward,
     /// extra header -> claim name.
     pub headers: Vec<(HeaderName, String)>,
 }
 
+/// How log lines are written (`log.format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
+    /// One JSON object per line.
     Json,
+    /// Human-readable text.
     Text,
 }
 
+impl LogFormat {
+    /// The word the file uses for it (`format: text`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Json => "json",
+            LogFormat::Text => "text",
+        }
+    }
+}
+
+/// `log`.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
+    /// Line format.
     pub format: LogFormat,
+    /// A valid tracing `EnvFilter` directive (`RUST_LOG` overrides it).
     pub level: String,
+    /// One line per request.
     pub access_log: bool,
 }

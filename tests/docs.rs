@@ -1,10 +1,14 @@
 //! The configuration reference in README.md cannot drift from the parser: every key the
 //! parser accepts (read from its own "expected one of" answers to an unknown key in every
-//! section) is documented, and every documented key is one the parser accepts.
+//! section) is documented, and every documented key is one the parser accepts; and every
+//! default README states is the named one in `config::defaults`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+use tokengate::config::defaults::{DefaultValue, DEFAULTS};
 
 /// An unknown key in every section and sub-section the parser has.
 const PROBE: &str = "zzz: 1
@@ -139,5 +143,69 @@ fn every_parser_key_is_documented_and_every_documented_key_exists() {
     assert!(
         unknown.is_empty(),
         "README documents keys the parser refuses: {unknown:?}"
+    );
+}
+
+/// The default column of README's row for `key`, without surrounding spaces.
+fn readme_default<'a>(docs: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    let row = docs
+        .get(key)
+        .unwrap_or_else(|| panic!("README has no row for {key}"));
+    row.split('|').nth(2).unwrap().trim()
+}
+
+/// Whether README's default cell (`` `60s` ``) states `value`.
+fn states(cell: &str, value: DefaultValue) -> bool {
+    let Some(text) = cell
+        .strip_prefix('`')
+        .and_then(|c| c.strip_suffix('`'))
+        .filter(|t| !t.contains('`'))
+    else {
+        return false;
+    };
+    let words = |words: &[&str]| format!("[{}]", words.join(", "));
+    match value {
+        DefaultValue::Duration(d) => humantime::parse_duration(text).is_ok_and(|t| t == d),
+        DefaultValue::Number(n) => text.parse::<u64>().is_ok_and(|t| t == n),
+        DefaultValue::Addr(a) => text.parse::<SocketAddr>().is_ok_and(|t| t == a),
+        DefaultValue::Flag(b) => text == b.to_string(),
+        DefaultValue::Word(w) => text == w,
+        DefaultValue::Words(list) => text == words(list),
+        DefaultValue::TokenUses(list) => {
+            let list: Vec<&str> = list.iter().map(|t| t.as_str()).collect();
+            text == words(&list)
+        }
+        DefaultValue::Appended { to, suffix } => text == format!("{{{to}}}{suffix}"),
+    }
+}
+
+#[test]
+fn every_default_in_readme_is_the_one_the_code_uses() {
+    let docs = documented();
+    let mut wrong = Vec::new();
+    for (key, value) in DEFAULTS {
+        let cell = readme_default(&docs, key);
+        if !states(cell, *value) {
+            wrong.push(format!("{key}: README says {cell}, the code {value:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "README's defaults disagree: {wrong:#?}");
+
+    // Every literal default README states is a named one (absent and empty values aside).
+    let named: BTreeSet<&str> = DEFAULTS.iter().map(|(key, _)| *key).collect();
+    let unnamed: Vec<&String> = docs
+        .keys()
+        .filter(|key| {
+            let cell = readme_default(&docs, key);
+            let literal =
+                cell.starts_with('`') && cell.ends_with('`') && cell.matches('`').count() == 2;
+            literal
+                && !["`null`", "`{}`", "`\"\"`"].contains(&cell)
+                && !named.contains(key.as_str())
+        })
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "README states defaults config::defaults::DEFAULTS does not list: {unnamed:?}"
     );
 }

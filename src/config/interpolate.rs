@@ -4,7 +4,7 @@
 
 use serde_yaml::Value;
 
-use crate::config::validate::Problem;
+use crate::config::problem::Problem;
 
 /// Why one string could not be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

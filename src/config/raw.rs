@@ -1,5 +1,6 @@
 //! The serde view of the configuration file: every struct `deny_unknown_fields`, every key
-//! optional here (defaults and requirements are decided in `validate.rs`, with key paths).
+//! optional here (requirements are checked in `validate/`, with key paths; what an omitted
+//! key becomes is named in `defaults.rs`).
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,98 @@
+//! `forward`: what reaches the upstream. The identity header prefix (its claims header
+//! derived from it), whether Authorization is kept, and extra claim headers, which may not
+//! name a header tokengate itself controls.
+
+use http::HeaderName;
+use serde_yaml::Mapping;
+
+use super::Validator;
+use crate::config::defaults;
+use crate::config::raw::RawForward;
+use crate::config::{AuthorizationForward, ForwardConfig};
+
+impl Validator {
+    pub(super) fn forward(&mut self, map: &Mapping) -> ForwardConfig {
+        let raw: RawForward = self.section(map, "forward");
+        let prefix = raw
+            .header_prefix
+            .unwrap_or_else(|| defaults::FORWARD_HEADER_PREFIX.to_owned())
+            .to_ascii_lowercase();
+        if prefix.is_empty() || HeaderName::from_bytes(format!("{prefix}x").as_bytes()).is_err() {
+            self.problem(
+                "forward.header_prefix",
+                "must be a non-empty header-name prefix",
+            );
+        }
+        let claims_header = match raw.claims_header {
+            Some(h) if h.is_empty() => None,
+            Some(h) => self.header_name(&h, "forward.claims_header"),
+            None => self.header_name(
+                &format!("{prefix}{}", defaults::FORWARD_CLAIMS_HEADER_SUFFIX),
+                "forward.header_prefix",
+            ),
+        };
+        let authorization = match raw.authorization.as_deref() {
+            None => defaults::FORWARD_AUTHORIZATION,
+            Some("keep") => AuthorizationForward::Keep,
+            Some("strip") => AuthorizationForward::Strip,
+            Some(_) => {
+                self.problem("forward.authorization", "must be keep or strip");
+                AuthorizationForward::Keep
+            }
+        };
+        let mut headers = Vec::new();
+        for (name, claim) in raw.headers.unwrap_or_default() {
+            let path = format!("forward.headers.{name}");
+            let Some(header) = self.header_name(&name, &path) else {
+                continue;
+            };
+            if is_reserved_for_claims(&header) {
+                self.problem(&path, "cannot be set from a claim");
+                continue;
+            }
+            if claim.is_empty() {
+                self.problem(&path, "needs a claim name");
+                continue;
+            }
+            headers.push((header, claim));
+        }
+        ForwardConfig {
+            header_prefix: prefix,
+            claims_header,
+            authorization,
+            headers,
+        }
+    }
+
+    /// A header name, lower-cased.
+    fn header_name(&mut self, name: &str, path: &str) -> Option<HeaderName> {
+        match HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+            Ok(h) => Some(h),
+            Err(_) => {
+                self.problem(path, format!("`{name}` is not a valid header name"));
+                None
+            }
+        }
+    }
+}
+
+/// Whether `forward.headers` may not set this header from a claim: hop-by-hop headers, and
+/// the ones that carry routing or credentials (`host`, `authorization`, `cookie`, ...).
+/// To be replaced by the shared list of reserved header names in `proxy/headers`.
+fn is_reserved_for_claims(header: &HeaderName) -> bool {
+    const RESERVED: [&str; 12] = [
+        "host",
+        "authorization",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "cookie",
+    ];
+    RESERVED.contains(&header.as_str())
+}

@@ -1,0 +1,230 @@
+//! `issuers`: one or more, each Cognito (`cognito:` with region + pool, or an issuer URL) or
+//! generic OIDC (`issuer:`), with its JWKS URI, audience rules, algorithms and clock skew.
+//! Names and issuer URLs are unique.
+
+use std::net::IpAddr;
+
+use http::Uri;
+use serde_yaml::Mapping;
+
+use super::Validator;
+use crate::config::defaults;
+use crate::config::raw::{RawCognito, RawIssuer};
+use crate::config::{Alg, IssuerConfig, IssuerKind, JwksConfig};
+
+impl Validator {
+    pub(super) fn issuers(&mut self, map: &Mapping, jwks: &JwksConfig) -> Vec<IssuerConfig> {
+        let raws = self.list::<RawIssuer>(map, "issuers").unwrap_or_default();
+        if raws.is_empty() && !self.reported("issuers") {
+            self.problem("issuers", "at least one issuer is required");
+        }
+        let mut out: Vec<IssuerConfig> = Vec::new();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            if let Some(issuer) = self.issuer(raw, &format!("issuers[{i}]"), jwks) {
+                if out.iter().any(|o| o.name == issuer.name) {
+                    self.problem(&format!("issuers[{i}].name"), "duplicate issuer name");
+                }
+                if out.iter().any(|o| o.issuer == issuer.issuer) {
+                    self.problem(&format!("issuers[{i}]"), "duplicate issuer URL");
+                }
+                out.push(issuer);
+            }
+        }
+        out
+    }
+
+    /// One issuer at `at` (`issuers[0]`); `None` when its URL or JWKS URI is unusable.
+    fn issuer(&mut self, raw: RawIssuer, at: &str, jwks: &JwksConfig) -> Option<IssuerConfig> {
+        let p = |key: &str| format!("{at}.{key}");
+        let name = raw.name.unwrap_or_default();
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !name_ok {
+            self.problem(&p("name"), "required, made of [a-z0-9_-]");
+        }
+        let issuer_url: Option<String>;
+        let kind: IssuerKind;
+        let token_use = self.token_uses(raw.token_use.as_deref(), &p("token_use"));
+        match (raw.cognito, raw.issuer) {
+            (Some(_), Some(_)) => {
+                self.problem(at, "give either cognito: or issuer:, not both");
+                return None;
+            }
+            (None, None) => {
+                self.problem(at, "one of cognito: or issuer: is required");
+                return None;
+            }
+            (Some(c), None) => {
+                issuer_url = self.cognito_issuer(c, &p("cognito"));
+                let client_ids = raw.client_ids.unwrap_or_default();
+                if client_ids.is_empty() || client_ids.iter().any(String::is_empty) {
+                    self.problem(&p("client_ids"), "must not be empty");
+                }
+                if raw.audiences.is_some() {
+                    self.problem(
+                        &p("audiences"),
+                        "only for generic issuers (Cognito uses client_ids)",
+                    );
+                }
+                kind = IssuerKind::Cognito {
+                    client_ids,
+                    token_use: token_use
+                        .unwrap_or_else(|| defaults::ISSUER_COGNITO_TOKEN_USE.to_vec()),
+                };
+            }
+            (None, Some(issuer)) => {
+                issuer_url = Some(issuer);
+                let audiences = raw.audiences.unwrap_or_default();
+                if audiences.is_empty() || audiences.iter().any(String::is_empty) {
+                    self.problem(&p("audiences"), "must not be empty");
+                }
+                if raw.client_ids.is_some() {
+                    self.problem(
+                        &p("client_ids"),
+                        "only with cognito: (generic issuers use audiences)",
+                    );
+                }
+                if token_use.is_some() {
+                    self.problem(&p("token_use"), "only with cognito:");
+                }
+                kind = IssuerKind::Generic { audiences };
+            }
+        }
+        let issuer_url = issuer_url.map(|u| u.trim().to_owned());
+        let jwks_uri = self.jwks_uri(raw.jwks_uri, issuer_url.as_deref(), at, jwks);
+        let algorithms = self.algorithms(raw.algorithms, at);
+        let clock_skew = self.duration_or(
+            raw.clock_skew.as_deref(),
+            defaults::ISSUER_CLOCK_SKEW,
+            &p("clock_skew"),
+        );
+        Some(IssuerConfig {
+            name,
+            issuer: issuer_url?,
+            jwks_uri: jwks_uri?,
+            kind,
+            algorithms,
+            clock_skew,
+        })
+    }
+
+    /// `cognito:` at `at`: region + user_pool_id give the AWS issuer URL
+    /// (`https://cognito-idp.{region}.amazonaws.com/{user_pool_id}`), or an explicit `issuer`
+    /// (cognito-local, LocalStack); not both.
+    fn cognito_issuer(&mut self, c: RawCognito, at: &str) -> Option<String> {
+        match (c.region, c.user_pool_id, c.issuer) {
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                self.problem(at, "give region + user_pool_id, or issuer, not both");
+                None
+            }
+            (Some(region), Some(pool), None) => self
+                .pool_id(&region, &pool, at)
+                .then(|| format!("https://cognito-idp.{region}.amazonaws.com/{pool}")),
+            (None, None, Some(issuer)) => Some(issuer),
+            _ => {
+                self.problem(at, "needs region and user_pool_id (or issuer)");
+                None
+            }
+        }
+    }
+
+    /// `{region}_{alphanumeric}`, its region prefix equal to `region`.
+    fn pool_id(&mut self, region: &str, pool: &str, path: &str) -> bool {
+        let ok = match pool.split_once('_') {
+            Some((prefix, id)) => {
+                prefix == region && !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+            None => false,
+        };
+        let region_ok = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !region_ok {
+            self.problem(
+                &format!("{path}.region"),
+                "not a region name (e.g. us-east-1)",
+            );
+        }
+        if !ok {
+            self.problem(
+                &format!("{path}.user_pool_id"),
+                format!("must look like {region}_AbC123 (region prefix, underscore, letters and digits)"),
+            );
+        }
+        ok && region_ok
+    }
+
+    /// The configured `jwks_uri`, or the issuer URL followed by `defaults::ISSUER_JWKS_PATH`;
+    /// `http://` only for loopback hosts or with `jwks.allow_http`.
+    fn jwks_uri(
+        &mut self,
+        configured: Option<String>,
+        issuer_url: Option<&str>,
+        at: &str,
+        jwks: &JwksConfig,
+    ) -> Option<Uri> {
+        let path = format!("{at}.jwks_uri");
+        let text = configured.or_else(|| {
+            issuer_url.map(|u| format!("{}{}", u.trim_end_matches('/'), defaults::ISSUER_JWKS_PATH))
+        });
+        let uri = text.and_then(|t| self.http_uri(&t, &path));
+        if let Some(uri) = &uri {
+            if uri.scheme_str() == Some("http") && !is_loopback(uri.host()) && !jwks.allow_http {
+                self.problem(
+                    &path,
+                    "http:// is allowed only for loopback hosts or with jwks.allow_http: true",
+                );
+            }
+        }
+        uri
+    }
+
+    /// `algorithms` at `at`, duplicates dropped: never `none` or `HS*`, never empty.
+    fn algorithms(&mut self, configured: Option<Vec<String>>, at: &str) -> Vec<Alg> {
+        let texts = configured.unwrap_or_else(|| {
+            defaults::ISSUER_ALGORITHMS
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect()
+        });
+        let mut algorithms = Vec::new();
+        for (i, a) in texts.iter().enumerate() {
+            match Alg::parse(a) {
+                Some(alg) if !algorithms.contains(&alg) => algorithms.push(alg),
+                Some(_) => {}
+                None if a.eq_ignore_ascii_case("none") || a.to_ascii_uppercase().starts_with("HS") => {
+                    self.problem(
+                        &format!("{at}.algorithms[{i}]"),
+                        format!("`{a}` is never allowed (no unsigned or shared-secret tokens)"),
+                    );
+                }
+                None => self.problem(
+                    &format!("{at}.algorithms[{i}]"),
+                    format!("unknown algorithm `{a}` (RS256/384/512, PS256/384/512, ES256, ES384, EdDSA)"),
+                ),
+            }
+        }
+        let path = format!("{at}.algorithms");
+        if algorithms.is_empty() && !self.problems.iter().any(|x| x.path.starts_with(&path)) {
+            self.problem(&path, "must not be empty");
+        }
+        algorithms
+    }
+}
+
+/// `localhost`, or a loopback IPv4/IPv6 literal (brackets allowed).
+fn is_loopback(host: Option<&str>) -> bool {
+    match host {
+        Some("localhost") => true,
+        Some(h) => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}

@@ -1,0 +1,173 @@
+//! `routes`: first match wins. Each has a path matcher (whole-segment prefix or exact, both
+//! stored normalized), optional methods, an auth mode and requirements; names are unique.
+
+use http::Method;
+use serde_yaml::Mapping;
+
+use super::Validator;
+use crate::config::defaults;
+use crate::config::raw::{RawRequire, RawRoute};
+use crate::config::{AuthMode, PathMatch, Require, Route};
+
+impl Validator {
+    pub(super) fn routes(&mut self, map: &Mapping) -> Vec<Route> {
+        let Some(raws) = self.list::<RawRoute>(map, "routes") else {
+            return vec![default_route()];
+        };
+        if raws.is_empty() {
+            self.problem(
+                "routes",
+                "must not be empty (omit it for one route: any path, auth required)",
+            );
+        }
+        let mut out: Vec<Route> = Vec::new();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let at = format!("routes[{i}]");
+            if let Some(route) = self.route(raw, i, &at) {
+                if out.iter().any(|r| r.name == route.name) {
+                    self.problem(&format!("{at}.name"), "duplicate route name");
+                }
+                out.push(route);
+            }
+        }
+        out
+    }
+
+    /// Route number `index` at `at` (`routes[2]`); `None` when its matcher is unusable.
+    fn route(&mut self, raw: RawRoute, index: usize, at: &str) -> Option<Route> {
+        let Some(m) = raw.matcher else {
+            self.problem(&format!("{at}.match"), "required");
+            return None;
+        };
+        let path = match (m.path_prefix, m.path) {
+            (Some(p), None) => self
+                .route_path(&p, &format!("{at}.match.path_prefix"))
+                .map(PathMatch::Prefix),
+            (None, Some(p)) => self
+                .route_path(&p, &format!("{at}.match.path"))
+                .map(PathMatch::Exact),
+            _ => {
+                self.problem(
+                    &format!("{at}.match"),
+                    "needs exactly one of path_prefix or path",
+                );
+                None
+            }
+        };
+        let methods = m.methods.map(|list| {
+            if list.is_empty() {
+                self.problem(
+                    &format!("{at}.match.methods"),
+                    "must not be empty (omit it for all methods)",
+                );
+            }
+            list.iter()
+                .enumerate()
+                .filter_map(|(j, text)| {
+                    let upper = text.to_ascii_uppercase();
+                    match Method::from_bytes(upper.as_bytes()) {
+                        Ok(method) if !upper.is_empty() => Some(method),
+                        _ => {
+                            self.problem(&format!("{at}.match.methods[{j}]"), "not an HTTP method");
+                            None
+                        }
+                    }
+                })
+                .collect()
+        });
+        let auth = match raw.auth.as_deref() {
+            None => defaults::ROUTE_AUTH,
+            Some("required") => AuthMode::Required,
+            Some("optional") => AuthMode::Optional,
+            Some("none") => AuthMode::None,
+            Some(_) => {
+                self.problem(&format!("{at}.auth"), "must be none, optional or required");
+                AuthMode::Required
+            }
+        };
+        let require = match raw.require {
+            None => Require::default(),
+            Some(r) => {
+                if auth == AuthMode::None {
+                    self.problem(
+                        &format!("{at}.require"),
+                        "has no effect on an auth: none route (the token is never looked at)",
+                    );
+                }
+                self.require(r, &format!("{at}.require"))
+            }
+        };
+        let name = raw.name.unwrap_or_else(|| index.to_string());
+        if name.is_empty() {
+            self.problem(&format!("{at}.name"), "must not be empty");
+        }
+        Some(Route {
+            name,
+            path: path?,
+            methods,
+            auth,
+            require,
+        })
+    }
+
+    /// A configured route path: absolute, already normalized, no escapes or parameters.
+    fn route_path(&mut self, p: &str, path: &str) -> Option<String> {
+        let bad = !p.starts_with('/')
+            || p.contains("//")
+            || p.contains('%')
+            || p.contains(';')
+            || p.contains('\\')
+            || p.contains('?')
+            || p.contains('#')
+            || p.bytes().any(|b| b <= b' ' || b >= 0x7f)
+            || p.split('/').any(|s| s == "." || s == "..");
+        if bad {
+            self.problem(
+                path,
+                "must start with / and be a plain normalized path (no //, . or .. segments, %, ;, \\)",
+            );
+            return None;
+        }
+        if p.len() > 1 {
+            Some(p.trim_end_matches('/').to_owned())
+        } else {
+            Some(p.to_owned())
+        }
+    }
+
+    /// `require` at `at`: token uses, groups, scopes and claim values.
+    fn require(&mut self, r: RawRequire, at: &str) -> Require {
+        let token_use = self
+            .token_uses(r.token_use.as_deref(), &format!("{at}.token_use"))
+            .unwrap_or_default();
+        let claims: Vec<(String, Vec<String>)> = r.claims.unwrap_or_default().into_iter().collect();
+        for (name, values) in &claims {
+            if name.is_empty() || values.is_empty() {
+                self.problem(
+                    &format!("{at}.claims"),
+                    "each claim needs a name and at least one value",
+                );
+            }
+        }
+        Require {
+            token_use,
+            groups_any: r.groups_any.unwrap_or_default(),
+            groups_all: r.groups_all.unwrap_or_default(),
+            scopes_all: r.scopes_all.unwrap_or_default(),
+            claims,
+        }
+    }
+}
+
+/// What an omitted `routes` means: one route named `0`, any path, any method, auth required
+/// (SPEC section 2: "omitted = one route: any path, auth required").
+fn default_route() -> Route {
+    Route {
+        name: "0".to_owned(),
+        path: PathMatch::Prefix("/".to_owned()),
+        methods: None,
+        auth: AuthMode::Required,
+        require: Require::default(),
+    }
+}

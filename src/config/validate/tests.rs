@@ -1,0 +1,297 @@
+//! The validator's unit tests: defaults, key paths of every kind of problem, and the
+//! sections' rules, each driven through `load_str` as a user's file would be.
+
+use std::path::Path;
+use std::time::Duration;
+
+use http::Method;
+
+use super::load_str;
+use crate::config::problem::ConfigError;
+use crate::config::{
+    Alg, AuthMode, AuthorizationForward, Config, IssuerKind, LogFormat, PathMatch, TokenSource,
+    TokenUse,
+};
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+const MINIMAL: &str = "upstream: { url: http://127.0.0.1:3000 }\nissuers:\n  - name: main\n    cognito: { region: us-east-1, user_pool_id: us-east-1_AbC123 }\n    client_ids: [abc]\n";
+
+fn load(extra: &str) -> Result<Config, ConfigError> {
+    load_str(&format!("{MINIMAL}{extra}"), &no_env)
+}
+
+fn paths(extra: &str) -> Vec<String> {
+    load(extra)
+        .unwrap_err()
+        .problems
+        .into_iter()
+        .map(|p| p.path)
+        .collect()
+}
+
+#[test]
+fn a_minimal_file_gets_every_default() {
+    let c = load("").unwrap();
+    assert_eq!(c.server.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(c.admin.listen.to_string(), "127.0.0.1:9901");
+    assert_eq!(c.server.max_header_bytes, 16384);
+    assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.server.idle_timeout, Duration::from_secs(60));
+    assert_eq!(c.server.max_connections, 10000);
+    assert_eq!(c.server.shutdown_grace, Duration::from_secs(20));
+    assert_eq!(
+        c.upstream.as_ref().unwrap().connect_timeout,
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        c.upstream.as_ref().unwrap().timeout,
+        Duration::from_secs(30)
+    );
+    assert!(!c.upstream.as_ref().unwrap().http2);
+    assert_eq!(c.jwks.refresh_interval, Duration::from_secs(3600));
+    assert_eq!(c.jwks.min_refresh_interval, Duration::from_secs(30));
+    assert_eq!(c.jwks.fetch_timeout, Duration::from_secs(5));
+    assert_eq!(c.jwks.max_bytes, 1_048_576);
+    assert!(!c.jwks.allow_http);
+    assert_eq!(c.token.sources, vec![TokenSource::Header]);
+    assert_eq!(c.token.max_bytes, 8192);
+    assert_eq!(c.token.cache_entries, 65536);
+    assert_eq!(c.forward.header_prefix, "x-auth-");
+    assert_eq!(c.forward.claims_header.as_ref().unwrap(), "x-auth-claims");
+    assert_eq!(c.forward.authorization, AuthorizationForward::Keep);
+    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.log.level, "info");
+    assert!(c.log.access_log);
+    let i = &c.issuers[0];
+    assert_eq!(
+        i.issuer,
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"
+    );
+    assert_eq!(
+        i.jwks_uri.to_string(),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json"
+    );
+    assert_eq!(i.algorithms, vec![Alg::RS256]);
+    assert_eq!(i.clock_skew, Duration::ZERO);
+    assert!(
+        matches!(&i.kind, IssuerKind::Cognito { token_use, .. } if token_use == &vec![TokenUse::Access])
+    );
+    assert_eq!(c.routes.len(), 1);
+    assert_eq!(c.routes[0].name, "0");
+    assert_eq!(c.routes[0].path, PathMatch::Prefix("/".into()));
+    assert_eq!(c.routes[0].auth, AuthMode::Required);
+}
+
+#[test]
+fn environment_variables_are_expanded_through_the_injected_lookup() {
+    let env = |name: &str| (name == "POOL").then(|| "us-east-1_Env1".to_owned());
+    let text = "upstream: { url: 'http://127.0.0.1:${PORT:-3000}' }\nissuers:\n  - name: main\n    cognito: { region: us-east-1, user_pool_id: '${POOL}' }\n    client_ids: [abc]\nserver: { max_connections: '${MAXC:-7}' }\n";
+    let c = load_str(text, &env).unwrap();
+    assert_eq!(c.upstream.as_ref().unwrap().url.port_u16(), Some(3000));
+    assert!(c.issuers[0].issuer.ends_with("us-east-1_Env1"));
+    assert_eq!(c.server.max_connections, 7);
+    let e = load_str(text, &no_env).unwrap_err();
+    assert_eq!(e.problems[0].path, "issuers[0].cognito.user_pool_id");
+    assert!(e.problems[0].message.contains("POOL"));
+}
+
+#[test]
+fn unknown_keys_in_several_sections_are_reported_together() {
+    let p = paths("server: { lisen: x, listen: bad }\ntoken: { sorces: [header] }\nextra: 1\n");
+    assert!(p.contains(&"server.lisen".to_owned()));
+    assert!(p.contains(&"server.listen".to_owned()));
+    assert!(p.contains(&"token.sorces".to_owned()));
+    assert!(p.contains(&"extra".to_owned()));
+}
+
+#[test]
+fn cognito_client_ids_must_not_be_empty() {
+    let text = "upstream: { url: http://127.0.0.1:3000 }\nissuers:\n  - name: main\n    cognito: { region: us-east-1, user_pool_id: us-east-1_A1 }\n    client_ids: []\n";
+    let e = load_str(text, &no_env).unwrap_err();
+    assert_eq!(
+        e.problems[0].to_string(),
+        "issuers[0].client_ids: must not be empty"
+    );
+}
+
+#[test]
+fn issuer_rules_are_checked_with_their_paths() {
+    let text = "upstream: { url: http://127.0.0.1:3000 }\nissuers:\n  - name: Main!\n    cognito: { region: us-east-1, user_pool_id: eu-west-1_A1, issuer: http://x }\n    client_ids: [a]\n  - name: gen\n    issuer: https://idp.example.com\n    token_use: [id]\n  - name: both\n    issuer: https://a\n    cognito: { issuer: https://a }\n  - name: remote\n    issuer: https://b\n    audiences: [x]\n    jwks_uri: http://keys.example.com/jwks.json\n    algorithms: [HS256, none, RS1]\n";
+    let e = load_str(text, &no_env).unwrap_err();
+    let p: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "issuers[0].name",
+        "issuers[0].cognito",
+        "issuers[1].audiences",
+        "issuers[1].token_use",
+        "issuers[2]",
+        "issuers[3].jwks_uri",
+        "issuers[3].algorithms[0]",
+        "issuers[3].algorithms[1]",
+        "issuers[3].algorithms[2]",
+    ] {
+        assert!(p.contains(&expected), "{expected} missing from {p:?}");
+    }
+}
+
+#[test]
+fn http_jwks_is_allowed_on_loopback_or_with_allow_http() {
+    let gen = |uri: &str, allow: bool| {
+        format!("upstream: {{ url: http://127.0.0.1:3000 }}\njwks: {{ allow_http: {allow} }}\nissuers:\n  - name: g\n    issuer: https://idp\n    audiences: [a]\n    jwks_uri: {uri}\n")
+    };
+    assert!(load_str(&gen("http://127.0.0.1:5000/k", false), &no_env).is_ok());
+    assert!(load_str(&gen("http://localhost:5000/k", false), &no_env).is_ok());
+    assert!(load_str(&gen("http://[::1]:5000/k", false), &no_env).is_ok());
+    assert!(load_str(&gen("http://keys.internal/k", false), &no_env).is_err());
+    assert!(load_str(&gen("http://keys.internal/k", true), &no_env).is_ok());
+    assert!(load_str(&gen("ftp://keys/k", true), &no_env).is_err());
+}
+
+#[test]
+fn duplicate_issuer_names_and_urls_are_refused() {
+    let text = "upstream: { url: http://127.0.0.1:3000 }\nissuers:\n  - { name: a, issuer: 'https://x', audiences: [a] }\n  - { name: a, issuer: 'https://x', audiences: [a] }\n";
+    let p: Vec<String> = load_str(text, &no_env)
+        .unwrap_err()
+        .problems
+        .into_iter()
+        .map(|p| p.path)
+        .collect();
+    assert_eq!(p, ["issuers[1].name", "issuers[1]"]);
+}
+
+#[test]
+fn route_rules_are_checked_with_their_paths() {
+    let p = paths("routes:\n  - match: { path_prefix: /a, path: /b }\n  - match: { path_prefix: /x/../y }\n  - match: { path: /ok, methods: [GET, 'BAD METHOD'] }\n    auth: maybe\n  - match: { path_prefix: /pub }\n    auth: none\n    require: { groups_any: [a] }\n  - name: dup\n    match: { path: /1 }\n  - name: dup\n    match: { path: /2 }\n    require: { token_use: [refresh] }\n");
+    for expected in [
+        "routes[0].match",
+        "routes[1].match.path_prefix",
+        "routes[2].match.methods[1]",
+        "routes[2].auth",
+        "routes[3].require",
+        "routes[5].name",
+        "routes[5].require.token_use[0]",
+    ] {
+        assert!(
+            p.contains(&expected.to_owned()),
+            "{expected} missing from {p:?}"
+        );
+    }
+}
+
+#[test]
+fn routes_are_stored_normalized_with_names_and_requirements() {
+    let c = load("routes:\n  - match: { path_prefix: /admin/, methods: [get] }\n    require: { groups_any: [admin], claims: { 'custom:tenant': [acme] } }\n  - name: rest\n    match: { path: / }\n    auth: optional\n").unwrap();
+    assert_eq!(c.routes[0].name, "0");
+    assert_eq!(c.routes[0].path, PathMatch::Prefix("/admin".into()));
+    assert_eq!(c.routes[0].methods, Some(vec![Method::GET]));
+    assert_eq!(c.routes[0].require.groups_any, ["admin"]);
+    assert_eq!(c.routes[0].require.claims[0].0, "custom:tenant");
+    assert_eq!(c.routes[1].name, "rest");
+    assert_eq!(c.routes[1].auth, AuthMode::Optional);
+}
+
+#[test]
+fn token_sources_are_parsed_and_checked() {
+    let c = load("token: { sources: ['cookie:id', 'query:t', header] }\n").unwrap();
+    assert_eq!(
+        c.token.sources,
+        vec![
+            TokenSource::Cookie("id".into()),
+            TokenSource::Query("t".into()),
+            TokenSource::Header
+        ]
+    );
+    let p = paths("token: { sources: ['cookie:', bearer, header, header] }\n");
+    assert_eq!(
+        p,
+        ["token.sources[0]", "token.sources[1]", "token.sources[3]"]
+    );
+}
+
+#[test]
+fn durations_are_parsed_and_bad_ones_reported() {
+    let c = load("server: { header_read_timeout: 500ms, shutdown_grace: 5m }\njwks: { refresh_interval: 2h }\n").unwrap();
+    assert_eq!(c.server.header_read_timeout, Duration::from_millis(500));
+    assert_eq!(c.server.shutdown_grace, Duration::from_secs(300));
+    assert_eq!(c.jwks.refresh_interval, Duration::from_secs(7200));
+    let p = paths("server: { idle_timeout: soon }\njwks: { refresh_interval: 10s, min_refresh_interval: 1m, fetch_timeout: 0s }\n");
+    assert_eq!(
+        p,
+        [
+            "server.idle_timeout",
+            "jwks.min_refresh_interval",
+            "jwks.fetch_timeout"
+        ]
+    );
+}
+
+#[test]
+fn forward_rules_are_checked() {
+    let c = load("forward: { header_prefix: X-User-, claims_header: '', authorization: strip, headers: { x-tenant: 'custom:tenant' } }\n").unwrap();
+    assert_eq!(c.forward.header_prefix, "x-user-");
+    assert!(c.forward.claims_header.is_none());
+    assert_eq!(c.forward.authorization, AuthorizationForward::Strip);
+    assert_eq!(c.forward.headers[0].0, "x-tenant");
+    let p = paths(
+        "forward: { authorization: drop, headers: { host: sub, 'bad header': sub, x-ok: '' } }\n",
+    );
+    assert_eq!(
+        p,
+        [
+            "forward.authorization",
+            "forward.headers.bad header",
+            "forward.headers.host",
+            "forward.headers.x-ok"
+        ]
+    );
+}
+
+#[test]
+fn server_tls_needs_both_files_and_they_must_load() {
+    let p = paths("server: { tls: { cert_file: '' } }\n");
+    assert_eq!(p, ["server.tls.cert_file", "server.tls.key_file"]);
+    let p =
+        paths("server: { tls: { cert_file: /nonexistent/a.crt, key_file: /nonexistent/a.key } }\n");
+    assert_eq!(p, ["server.tls.cert_file"]);
+}
+
+#[test]
+fn upstream_is_required_and_must_be_http() {
+    let e = load_str("issuers: []\n", &no_env).unwrap_err();
+    let p: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(p, ["upstream", "issuers"]);
+    let text = MINIMAL.replace("http://127.0.0.1:3000", "'ftp://x?y=1'");
+    assert_eq!(
+        load_str(&text, &no_env).unwrap_err().problems[0].path,
+        "upstream.url"
+    );
+}
+
+#[test]
+fn broken_yaml_and_non_mappings_are_one_clear_problem() {
+    assert!(load_str("a: [", &no_env).unwrap_err().problems[0]
+        .message
+        .starts_with("not valid YAML"));
+    assert_eq!(
+        load_str("- 1\n- 2\n", &no_env).unwrap_err().problems.len(),
+        1
+    );
+}
+
+#[test]
+fn key_lifecycle_settings_are_parsed_and_checked() {
+    let c = load("jwks: { cache_dir: /var/cache/tokengate, max_stale: 2h }\n").unwrap();
+    assert_eq!(
+        c.jwks.cache_dir.as_deref(),
+        Some(Path::new("/var/cache/tokengate"))
+    );
+    assert_eq!(c.jwks.max_stale, Some(Duration::from_secs(7200)));
+    let p = paths("jwks: { max_stale: 30m, cache_dir: '', ca_file: /nonexistent/ca.pem }\n");
+    assert_eq!(p, ["jwks.max_stale", "jwks.cache_dir", "jwks.ca_file"]);
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/README.md");
+    let p = paths(&format!("jwks: {{ ca_file: '{ca}' }}\n"));
+    assert_eq!(p, ["jwks.ca_file"], "a file without a certificate");
+}
