@@ -26,7 +26,7 @@ pub enum DevIssuerError {
     /// The PEM block holds a key this module does not sign with; `format` names it.
     #[error("a {format} key: only RSA (PKCS#8 or PKCS#1) and EC P-256 (PKCS#8) keys sign")]
     UnsupportedKey {
-        /// The container the key came in: `PKCS#8`, `PKCS#1` or `SEC1`.
+        /// The container the key came in: `PKCS#8`, `PKCS#1`, `SEC1` or `unknown`.
         format: &'static str,
     },
     /// The crypto library could not generate an RSA-2048 key.

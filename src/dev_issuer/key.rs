@@ -58,7 +58,11 @@ impl DevKey {
             PrivateKeyDer::Pkcs1(pkcs1) => rsa::KeyPair::from_der(pkcs1.secret_pkcs1_der())
                 .map(Pair::Rsa)
                 .map_err(|_| DevIssuerError::UnsupportedKey { format: "PKCS#1" })?,
-            _ => return Err(DevIssuerError::UnsupportedKey { format: "SEC1" }),
+            PrivateKeyDer::Sec1(_) => {
+                return Err(DevIssuerError::UnsupportedKey { format: "SEC1" })
+            }
+            // `PrivateKeyDer` is non-exhaustive: a container added to rustls-pki-types later.
+            _ => return Err(DevIssuerError::UnsupportedKey { format: "unknown" }),
         };
         Ok(DevKey {
             kid: kid.to_owned(),
