@@ -7,11 +7,6 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::json;
@@ -20,6 +15,7 @@ use tokengate::config::{
     Alg, AuthMode, AuthorizationForward, ForwardConfig, IssuerConfig, IssuerKind, PathMatch,
     Require, Route, TokenUse,
 };
+use tokengate::dev_issuer::DevKey;
 use tokengate::jwks::{parse_jwks, IssuerKeys, KeySet, SetOrigin};
 use tokengate::proxy::headers::HeaderRules;
 use tokengate::proxy::path::normalize;
@@ -27,18 +23,13 @@ use tokengate::proxy::route::Router;
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench";
 
-fn b64(b: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(b)
-}
-
 fn setup() -> (Verifier, Verifier, String) {
-    let pem = include_str!("../tests/fixtures/keys/issuer-rsa2048.pem");
-    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let key = KeyPair::from_pkcs8(&STANDARD.decode(der).unwrap()).unwrap();
-    let p = key.public_key();
-    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-        "n": b64(p.modulus().big_endian_without_leading_zero()),
-        "e": b64(p.exponent().big_endian_without_leading_zero())}]});
+    let key = DevKey::from_pem(
+        "k1",
+        include_str!("../tests/fixtures/keys/issuer-rsa2048.pem"),
+    )
+    .unwrap();
+    let jwks = key.jwks();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -47,20 +38,9 @@ fn setup() -> (Verifier, Verifier, String) {
         "client_id": "client", "username": "alice", "scope": "openid orders/read",
         "cognito:groups": ["admin", "dev"], "exp": now + 3600, "iat": now, "auth_time": now,
         "jti": "a-jti", "origin_jti": "an-origin-jti"});
-    let input = format!(
-        "{}.{}",
-        b64(json!({"alg": "RS256", "kid": "k1"}).to_string()),
-        b64(claims.to_string())
-    );
-    let mut sig = vec![0; key.public_modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .unwrap();
-    let token = format!("{input}.{}", b64(sig));
+    let token = key
+        .sign_with_header(&json!({"alg": "RS256", "kid": "k1"}), &claims)
+        .unwrap();
     let make = |cache: usize| {
         let keys = Arc::new(IssuerKeys::new());
         let (parsed, _) = parse_jwks(jwks.to_string().as_bytes()).unwrap();

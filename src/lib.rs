@@ -25,6 +25,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod connector;
+pub mod dev_issuer;
 pub mod error;
 pub mod jwks;
 pub mod metrics;

@@ -13,8 +13,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::{json, Value};
 
 use cognito_api::{header, payload};
@@ -194,7 +192,7 @@ fn moto_tokens_through_tokengate_allowed_forbidden_and_wrong_use() {
     let mut parts: Vec<String> = alice.access.split('.').map(str::to_owned).collect();
     let mut claims = payload(&alice.access);
     claims["username"] = json!("root");
-    parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+    parts[1] = b64(claims.to_string());
     let r = send("/admin/panel", &parts.join("."));
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"], "invalid_token");

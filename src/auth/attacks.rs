@@ -4,96 +4,56 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{
-    EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
-};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::SubjectPublicKeyInfoDer;
 use serde_json::{json, Value};
 
 use super::*;
 use crate::config::{IssuerKind, TokenUse};
+use crate::dev_issuer::{b64url as b64, DevKey};
 use crate::jwks::{parse_jwks, KeySet, SetOrigin};
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
 const NOW: u64 = 1_800_000_000;
 
-fn pem_der(pem: &str) -> Vec<u8> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    STANDARD.decode(body).unwrap()
+fn issuer_key() -> DevKey {
+    DevKey::from_pem(
+        "k1",
+        include_str!("../../tests/fixtures/keys/issuer-rsa2048.pem"),
+    )
+    .unwrap()
 }
 
-fn rsa(pem: &str) -> KeyPair {
-    KeyPair::from_pkcs8(&pem_der(pem)).unwrap()
+fn attacker_key() -> DevKey {
+    DevKey::from_pem(
+        "k1",
+        include_str!("../../tests/fixtures/keys/attacker-rsa2048.pem"),
+    )
+    .unwrap()
 }
 
-fn issuer_key() -> KeyPair {
-    rsa(include_str!("../../tests/fixtures/keys/issuer-rsa2048.pem"))
+fn ec_key() -> DevKey {
+    DevKey::from_pem("ec1", include_str!("../../tests/fixtures/keys/ec-p256.pem")).unwrap()
 }
 
-fn attacker_key() -> KeyPair {
-    rsa(include_str!(
-        "../../tests/fixtures/keys/attacker-rsa2048.pem"
-    ))
-}
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn rsa_jwk(key: &KeyPair, kid: &str, extra: Value) -> Value {
-    let p = key.public_key();
-    let mut jwk = json!({
-        "kty": "RSA", "kid": kid,
-        "n": b64(p.modulus().big_endian_without_leading_zero()),
-        "e": b64(p.exponent().big_endian_without_leading_zero()),
-    });
+/// The key's JWK named `kid`, without `use` and `alg`, then `extra`'s members.
+fn bare_jwk(key: &DevKey, kid: &str, extra: Value) -> Value {
+    let mut jwk = key.jwk();
     if let (Some(j), Value::Object(e)) = (jwk.as_object_mut(), extra) {
+        j.remove("use");
+        j.remove("alg");
+        j.insert("kid".into(), json!(kid));
         j.extend(e);
     }
     jwk
 }
 
-fn ec_key() -> EcdsaKeyPair {
-    EcdsaKeyPair::from_pkcs8(
-        &ECDSA_P256_SHA256_FIXED_SIGNING,
-        &pem_der(include_str!("../../tests/fixtures/keys/ec-p256.pem")),
-    )
-    .unwrap()
-}
-
 fn ec_jwk(kid: &str) -> Value {
-    let key = ec_key();
-    let point = key.public_key().as_ref();
-    json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+    bare_jwk(&ec_key(), kid, json!({}))
 }
 
-fn sign_rsa(key: &KeyPair, header: &Value, payload: &Value) -> String {
-    let input = format!("{}.{}", b64(header.to_string()), b64(payload.to_string()));
-    let mut sig = vec![0; key.public_modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .unwrap();
-    format!("{input}.{}", b64(sig))
-}
-
-fn sign_raw(header: &str, payload: &str, key: &KeyPair) -> String {
-    let input = format!("{}.{}", b64(header), b64(payload));
-    let mut sig = vec![0; key.public_modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .unwrap();
-    format!("{input}.{}", b64(sig))
+fn sign(key: &DevKey, header: &Value, payload: &Value) -> String {
+    key.sign_with_header(header, payload).unwrap()
 }
 
 fn access_claims() -> Value {
@@ -136,7 +96,7 @@ fn verifier_with(jwks: Value, token_use: Vec<TokenUse>, algorithms: Vec<Alg>) ->
 
 fn verifier() -> Verifier {
     verifier_with(
-        json!({"keys": [rsa_jwk(&issuer_key(), "k1", json!({"use": "sig", "alg": "RS256"})), ec_jwk("ec1")]}),
+        json!({"keys": [bare_jwk(&issuer_key(), "k1", json!({"use": "sig", "alg": "RS256"})), ec_jwk("ec1")]}),
         vec![TokenUse::Access, TokenUse::Id],
         vec![Alg::RS256],
     )
@@ -155,7 +115,7 @@ fn rule(result: Result<Verified, AuthError>) -> Rule {
 
 #[test]
 fn a_valid_access_token_passes_with_its_identity() {
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     let v = verifier().verify(&token, now()).unwrap();
     assert_eq!(v.issuer, 0);
     assert_eq!(v.token_use, Some(TokenUse::Access));
@@ -172,7 +132,7 @@ fn a_valid_access_token_passes_with_its_identity() {
 
 #[test]
 fn a_valid_id_token_passes_with_its_identity() {
-    let token = sign_rsa(&issuer_key(), &header(), &id_claims());
+    let token = sign(&issuer_key(), &header(), &id_claims());
     let v = verifier().verify(&token, now()).unwrap();
     assert_eq!(v.identity.username, "alice");
     assert_eq!(v.identity.email.as_ref().unwrap(), "alice@example.com");
@@ -183,7 +143,7 @@ fn a_valid_id_token_passes_with_its_identity() {
 
 #[test]
 fn a_tampered_payload_is_a_bad_signature() {
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims = access_claims();
     claims["cognito:groups"] = json!(["root"]);
@@ -193,7 +153,7 @@ fn a_tampered_payload_is_a_bad_signature() {
 
 #[test]
 fn a_token_signed_by_another_key_is_a_bad_signature() {
-    let token = sign_rsa(&attacker_key(), &header(), &access_claims());
+    let token = sign(&attacker_key(), &header(), &access_claims());
     assert_eq!(rule(verifier().verify(&token, now())), Rule::BadSignature);
 }
 
@@ -230,7 +190,8 @@ fn hs256_signed_with_the_rsa_public_key_is_refused() {
         b64(h.to_string()),
         b64(access_claims().to_string())
     );
-    for secret in [public_pem.as_bytes().to_vec(), pem_der(public_pem)] {
+    let der = SubjectPublicKeyInfoDer::from_pem_slice(public_pem.as_bytes()).unwrap();
+    for secret in [public_pem.as_bytes().to_vec(), der.to_vec()] {
         let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
         let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
         let token = format!("{input}.{}", b64(tag.as_ref()));
@@ -241,10 +202,10 @@ fn hs256_signed_with_the_rsa_public_key_is_refused() {
 #[test]
 fn an_alg_outside_the_issuers_algorithms_is_refused() {
     let h = json!({"alg": "RS384", "kid": "k1"});
-    let token = sign_rsa(&issuer_key(), &h, &access_claims());
+    let token = sign(&issuer_key(), &h, &access_claims());
     assert_eq!(rule(verifier().verify(&token, now())), Rule::AlgNotAllowed);
     let h = json!({"alg": "ES256", "kid": "ec1"});
-    let token = sign_rsa(&issuer_key(), &h, &access_claims());
+    let token = sign(&issuer_key(), &h, &access_claims());
     assert_eq!(rule(verifier().verify(&token, now())), Rule::AlgNotAllowed);
 }
 
@@ -256,27 +217,19 @@ fn es256_passes_when_allowed() {
         vec![Alg::RS256, Alg::ES256],
     );
     let h = json!({"alg": "ES256", "kid": "ec1"});
-    let input = format!(
-        "{}.{}",
-        b64(h.to_string()),
-        b64(access_claims().to_string())
-    );
-    let sig = ec_key()
-        .sign(&SystemRandom::new(), input.as_bytes())
-        .unwrap();
-    let token = format!("{input}.{}", b64(sig.as_ref()));
+    let token = sign(&ec_key(), &h, &access_claims());
     assert!(v.verify(&token, now()).is_ok());
     // The same kid claimed with an RSA alg does not fit the EC key.
     let h = json!({"alg": "RS256", "kid": "ec1"});
-    let token = sign_rsa(&issuer_key(), &h, &access_claims());
+    let token = sign(&issuer_key(), &h, &access_claims());
     assert_eq!(rule(v.verify(&token, now())), Rule::KeyMismatch);
 }
 
 #[test]
 fn a_missing_kid_is_refused() {
-    let token = sign_rsa(&issuer_key(), &json!({"alg": "RS256"}), &access_claims());
+    let token = sign(&issuer_key(), &json!({"alg": "RS256"}), &access_claims());
     assert_eq!(rule(verifier().verify(&token, now())), Rule::KidMissing);
-    let token = sign_rsa(
+    let token = sign(
         &issuer_key(),
         &json!({"alg": "RS256", "kid": 7}),
         &access_claims(),
@@ -287,14 +240,14 @@ fn a_missing_kid_is_refused() {
 #[test]
 fn a_crit_header_is_refused() {
     let h = json!({"alg": "RS256", "kid": "k1", "crit": ["b64"], "b64": false});
-    let token = sign_rsa(&issuer_key(), &h, &access_claims());
+    let token = sign(&issuer_key(), &h, &access_claims());
     assert_eq!(rule(verifier().verify(&token, now())), Rule::Crit);
 }
 
 #[test]
 fn embedded_or_remote_keys_in_the_header_are_never_used() {
     let attacker = attacker_key();
-    let jwk = rsa_jwk(&attacker, "k1", json!({}));
+    let jwk = bare_jwk(&attacker, "k1", json!({}));
     for (name, value) in [
         ("jwk", jwk.clone()),
         ("jku", json!("https://attacker.example/jwks.json")),
@@ -306,7 +259,7 @@ fn embedded_or_remote_keys_in_the_header_are_never_used() {
     ] {
         let mut h = header();
         h[name] = value;
-        let token = sign_rsa(&attacker, &h, &access_claims());
+        let token = sign(&attacker, &h, &access_claims());
         assert_eq!(
             rule(verifier().verify(&token, now())),
             Rule::BadSignature,
@@ -318,7 +271,7 @@ fn embedded_or_remote_keys_in_the_header_are_never_used() {
 #[test]
 fn an_unknown_kid_is_refused_as_unknown_kid() {
     let h = json!({"alg": "RS256", "kid": "rotated-away"});
-    let token = sign_rsa(&issuer_key(), &h, &access_claims());
+    let token = sign(&issuer_key(), &h, &access_claims());
     let err = verifier().verify(&token, now()).unwrap_err();
     assert!(err.is_unknown_kid());
     assert_eq!(err.description(), "unknown kid");
@@ -326,7 +279,7 @@ fn an_unknown_kid_is_refused_as_unknown_kid() {
 
 #[test]
 fn padded_base64_and_wrong_segment_counts_are_malformed() {
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     let padded = format!("{token}=");
     assert!(matches!(
         verifier().verify(&padded, now()),
@@ -354,7 +307,7 @@ fn non_json_and_non_object_parts_are_malformed() {
         (r#"{"alg":"RS256","kid":"k1"}"#, "not json"),
         (r#"{"alg":"RS256","kid":"k1"}"#, r#""a string""#),
     ] {
-        let token = sign_raw(h, p, &key);
+        let token = key.sign_raw(h, p).unwrap();
         assert!(
             matches!(
                 verifier().verify(&token, now()),
@@ -370,7 +323,9 @@ fn duplicate_json_keys_are_refused_even_when_signed() {
     let payload = access_claims()
         .to_string()
         .replacen('{', r#"{"sub":"admin","#, 1);
-    let token = sign_raw(r#"{"alg":"RS256","kid":"k1"}"#, &payload, &issuer_key());
+    let token = issuer_key()
+        .sign_raw(r#"{"alg":"RS256","kid":"k1"}"#, &payload)
+        .unwrap();
     let err = verifier().verify(&token, now()).unwrap_err();
     assert!(matches!(
         err,
@@ -383,7 +338,7 @@ fn duplicate_json_keys_are_refused_even_when_signed() {
 fn exp_as_a_string_or_missing_is_refused() {
     let mut claims = access_claims();
     claims["exp"] = json!((NOW + 3600).to_string());
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::NotANumber {
@@ -391,7 +346,7 @@ fn exp_as_a_string_or_missing_is_refused() {
         })
     );
     claims.as_object_mut().unwrap().remove("exp");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::ExpMissing)
@@ -400,7 +355,7 @@ fn exp_as_a_string_or_missing_is_refused() {
 
 #[test]
 fn an_expired_token_is_refused() {
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     let later = now() + Duration::from_secs(3600);
     let err = verifier().verify(&token, later).unwrap_err();
     assert_eq!(err.description(), "token expired");
@@ -410,7 +365,7 @@ fn an_expired_token_is_refused() {
 fn nbf_in_the_future_is_refused() {
     let mut claims = access_claims();
     claims["nbf"] = json!(NOW + 60);
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert!(matches!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::NotYetValid { .. })
@@ -421,13 +376,13 @@ fn nbf_in_the_future_is_refused() {
 fn token_use_missing_or_wrong_is_refused() {
     let mut claims = access_claims();
     claims["token_use"] = json!("refresh");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::TokenUseNotAllowed)
     );
     claims.as_object_mut().unwrap().remove("token_use");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::TokenUseMissing)
@@ -438,7 +393,7 @@ fn token_use_missing_or_wrong_is_refused() {
 fn an_id_token_whose_aud_is_not_an_allowed_client_is_refused() {
     let mut claims = id_claims();
     claims["aud"] = json!("someone-else");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::AudNotAllowed)
@@ -449,7 +404,7 @@ fn an_id_token_whose_aud_is_not_an_allowed_client_is_refused() {
 fn an_access_token_whose_client_id_is_not_allowed_is_refused() {
     let mut claims = access_claims();
     claims["client_id"] = json!("someone-else");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         rule(verifier().verify(&token, now())),
         Rule::Claim(ClaimError::ClientIdNotAllowed)
@@ -459,11 +414,11 @@ fn an_access_token_whose_client_id_is_not_allowed_is_refused() {
 #[test]
 fn an_id_token_where_only_access_tokens_are_allowed_is_refused() {
     let v = verifier_with(
-        json!({"keys": [rsa_jwk(&issuer_key(), "k1", json!({}))]}),
+        json!({"keys": [bare_jwk(&issuer_key(), "k1", json!({}))]}),
         vec![TokenUse::Access],
         vec![Alg::RS256],
     );
-    let token = sign_rsa(&issuer_key(), &header(), &id_claims());
+    let token = sign(&issuer_key(), &header(), &id_claims());
     assert_eq!(
         rule(v.verify(&token, now())),
         Rule::Claim(ClaimError::TokenUseNotAllowed)
@@ -473,25 +428,25 @@ fn an_id_token_where_only_access_tokens_are_allowed_is_refused() {
 #[test]
 fn a_jwk_with_use_enc_is_never_used() {
     let jwks = json!({"keys": [
-        rsa_jwk(&issuer_key(), "k1", json!({"use": "enc"})),
+        bare_jwk(&issuer_key(), "k1", json!({"use": "enc"})),
         ec_jwk("ec1"),
     ]});
     let (keys, skipped) = parse_jwks(jwks.to_string().as_bytes()).unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(skipped[0].kid.as_deref(), Some("k1"));
     let v = verifier_with(jwks, vec![TokenUse::Access], vec![Alg::RS256]);
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     assert_eq!(rule(v.verify(&token, now())), Rule::UnknownKid);
 }
 
 #[test]
 fn a_jwk_whose_alg_differs_from_the_header_is_refused() {
     let v = verifier_with(
-        json!({"keys": [rsa_jwk(&issuer_key(), "k1", json!({"alg": "RS512"}))]}),
+        json!({"keys": [bare_jwk(&issuer_key(), "k1", json!({"alg": "RS512"}))]}),
         vec![TokenUse::Access],
         vec![Alg::RS256, Alg::RS512],
     );
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     assert_eq!(rule(v.verify(&token, now())), Rule::KeyMismatch);
 }
 
@@ -508,7 +463,7 @@ fn an_rsa_1024_key_is_skipped() {
         "RSA modulus under 2048 bits"
     );
     let v = verifier_with(jwks, vec![TokenUse::Access], vec![Alg::RS256]);
-    let token = sign_rsa(
+    let token = sign(
         &issuer_key(),
         &json!({"alg": "RS256", "kid": "weak"}),
         &access_claims(),
@@ -541,13 +496,13 @@ fn a_token_over_max_bytes_is_refused_before_parsing() {
 fn an_unknown_issuer_is_refused() {
     let mut claims = access_claims();
     claims["iss"] = json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         verifier().verify(&token, now()).unwrap_err(),
         AuthError::UnknownIssuer
     );
     claims["iss"] = json!(format!("{ISS}/"));
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert_eq!(
         verifier().verify(&token, now()).unwrap_err(),
         AuthError::UnknownIssuer
@@ -564,7 +519,7 @@ fn an_issuer_without_keys_is_keys_unavailable() {
         }],
         8192,
     );
-    let token = sign_rsa(&issuer_key(), &header(), &access_claims());
+    let token = sign(&issuer_key(), &header(), &access_claims());
     assert_eq!(
         empty.verify(&token, now()).unwrap_err(),
         AuthError::KeysUnavailable { issuer: 0 }
@@ -575,7 +530,7 @@ fn an_issuer_without_keys_is_keys_unavailable() {
 fn a_claim_with_a_newline_cannot_become_a_header() {
     let mut claims = access_claims();
     claims["username"] = json!("alice\r\nx-auth-groups: admin");
-    let token = sign_rsa(&issuer_key(), &header(), &claims);
+    let token = sign(&issuer_key(), &header(), &claims);
     assert!(matches!(
         rule(verifier().verify(&token, now())),
         Rule::Identity(_)

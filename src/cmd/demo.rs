@@ -3,7 +3,6 @@
 //! prints curl lines: one allowed, one forbidden for lack of a group, one without a token.
 
 mod echo;
-mod issuer;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,11 +12,12 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::config::load_str;
+use crate::dev_issuer::{serve_jwks, DevKey};
 use crate::telemetry::{self, Sink};
 
 pub use echo::serve as serve_echo;
-pub use issuer::DevIssuer;
 
+const KID: &str = "demo-key-1";
 const POOL: &str = "us-east-1_Demo";
 const CLIENT_ID: &str = "demo-client";
 
@@ -69,8 +69,8 @@ pub fn run(listen: SocketAddr, admin: SocketAddr) -> ExitCode {
 async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     let issuer_listener = TcpListener::bind("127.0.0.1:0").await?;
     let issuer_url = format!("http://{}/{POOL}", issuer_listener.local_addr()?);
-    let issuer = DevIssuer::new(&issuer_url).context("cannot create the development key")?;
-    tokio::spawn(issuer.clone().serve(issuer_listener));
+    let key = DevKey::generate(KID).context("cannot create the development key")?;
+    tokio::spawn(serve_jwks(issuer_listener, key.jwks()));
 
     let echo_listener = TcpListener::bind("127.0.0.1:0").await?;
     let upstream = echo_listener.local_addr()?;
@@ -100,8 +100,8 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    let alice = issuer.mint(&issuer.access_claims("alice", &["admin"], now))?;
-    let bob = issuer.mint(&issuer.access_claims("bob", &[], now))?;
+    let alice = key.sign(&access_claims(&issuer_url, "alice", &["admin"], now))?;
+    let bob = key.sign(&access_claims(&issuer_url, "bob", &[], now))?;
     println!(
         "tokengate demo: proxy on http://{proxy}, admin on http://{admin}, echo upstream on http://{upstream}\n\
          development issuer {issuer_url} (ephemeral RSA key, JWKS at {issuer_url}/.well-known/jwks.json)\n\n\
@@ -123,22 +123,21 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     crate::cmd::run::serve(config, None, listeners).await
 }
 
-/// Claims of a Cognito-shaped access token (used by the demo).
-impl DevIssuer {
-    pub fn access_claims(&self, user: &str, groups: &[&str], now: u64) -> serde_json::Value {
-        json!({
-            "sub": format!("{user}-0000-4000-8000-000000000000"),
-            "iss": self.issuer(),
-            "token_use": "access",
-            "client_id": CLIENT_ID,
-            "scope": "aws.cognito.signin.user.admin",
-            "username": user,
-            "cognito:groups": groups,
-            "auth_time": now,
-            "iat": now,
-            "exp": now + 3600,
-            "jti": format!("{user}-jti"),
-            "origin_jti": format!("{user}-origin-jti"),
-        })
-    }
+/// Claims of a Cognito-shaped access token from `issuer` for `user` in `groups`, issued at
+/// `now` (Unix seconds) and valid for an hour.
+fn access_claims(issuer: &str, user: &str, groups: &[&str], now: u64) -> serde_json::Value {
+    json!({
+        "sub": format!("{user}-0000-4000-8000-000000000000"),
+        "iss": issuer,
+        "token_use": "access",
+        "client_id": CLIENT_ID,
+        "scope": "aws.cognito.signin.user.admin",
+        "username": user,
+        "cognito:groups": groups,
+        "auth_time": now,
+        "iat": now,
+        "exp": now + 3600,
+        "jti": format!("{user}-jti"),
+        "origin_jti": format!("{user}-origin-jti"),
+    })
 }

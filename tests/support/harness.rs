@@ -14,17 +14,17 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use serde_json::{json, Value};
+use tokengate::dev_issuer::DevKey;
+
+// Not every test binary that includes the harness forges a token segment.
+#[allow(unused_imports)]
+pub use tokengate::dev_issuer::b64url as b64;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tokengate");
 pub const CLIENT: &str = "test-client";
@@ -56,20 +56,9 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-pub fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub fn pem_der(pem: &str) -> Vec<u8> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    STANDARD.decode(body).unwrap()
-}
-
-/// An RSA signing key with a kid (the test fixtures).
-pub struct Signer {
-    pub kid: String,
-    key: KeyPair,
-}
+/// A fixture signing key with its kid; the signing is `tokengate::dev_issuer::DevKey`'s,
+/// and a failure panics the test.
+pub struct Signer(DevKey);
 
 impl Signer {
     pub fn issuer_key() -> Signer {
@@ -79,35 +68,13 @@ impl Signer {
         Signer::from_pem("k1", include_str!("../fixtures/keys/attacker-rsa2048.pem"))
     }
     pub fn from_pem(kid: &str, pem: &str) -> Signer {
-        Signer {
-            kid: kid.to_owned(),
-            key: KeyPair::from_pkcs8(&pem_der(pem)).unwrap(),
-        }
+        Signer(DevKey::from_pem(kid, pem).unwrap())
     }
     pub fn jwk(&self) -> Value {
-        let p = self.key.public_key();
-        json!({"kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256",
-            "n": b64(p.modulus().big_endian_without_leading_zero()),
-            "e": b64(p.exponent().big_endian_without_leading_zero())})
-    }
-    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
-        let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-        let mut sig = vec![0; self.key.public_modulus_len()];
-        self.key
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut sig,
-            )
-            .unwrap();
-        format!("{input}.{}", b64(sig))
+        self.0.jwk()
     }
     pub fn sign(&self, claims: &Value) -> String {
-        self.sign_with_header(
-            &json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}),
-            claims,
-        )
+        self.0.sign(claims).unwrap()
     }
 }
 
