@@ -3,7 +3,11 @@
 //! and the entries that make it. Stores (memory, Redis) keep and share the entries.
 
 pub mod entry;
+pub mod list;
 pub mod set;
+pub mod store;
 
 pub use entry::{Entry, EntryError, Kind, Target};
+pub use list::{OnUnavailable, Refusal, Revocations};
 pub use set::{RevocationSet, Revoked};
+pub use store::{Store, StoreError, StoreFuture};
