@@ -15,10 +15,6 @@ use std::path::Path;
 use cycles::{describe, tangles, Graph};
 use lexer::{code_only, tokens, without_test_items};
 
-/// Cycles known on this branch and owned by another change (issue 11's config split). Each
-/// entry is the sorted member list of one strongly connected component; the test fails
-/// when an entry's cycle is gone, so the exemption cannot outlive it.
-const TOLERATED: &[&[&str]] = &[&["config/interpolate", "config/validate"]];
 
 /// Every `.rs` file under `dir`: module path relative to `src/` (without `.rs`) -> source.
 fn read_sources(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) {
@@ -171,24 +167,11 @@ fn src_files_import_each_other_without_cycles() {
     );
     let graph = graph(&sources);
     let found = tangles(&graph);
-    let tolerated: Vec<Vec<String>> = TOLERATED
-        .iter()
-        .map(|c| c.iter().map(|m| (*m).to_owned()).collect())
-        .collect();
-    let cycles: Vec<String> = found
-        .iter()
-        .filter(|c| !tolerated.contains(c))
-        .map(|c| describe(&graph, c))
-        .collect();
+    let cycles: Vec<String> = found.iter().map(|c| describe(&graph, c)).collect();
     assert!(
         cycles.is_empty(),
         "src/ has import cycles:\n{}",
         cycles.join("\n")
-    );
-    let gone: Vec<&Vec<String>> = tolerated.iter().filter(|c| !found.contains(c)).collect();
-    assert!(
-        gone.is_empty(),
-        "tolerated cycles are gone, delete them from TOLERATED: {gone:?}"
     );
 }
 

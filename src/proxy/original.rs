@@ -21,6 +21,14 @@ pub enum OriginalError {
     Method,
     #[error("forwarded URI header repeated or not an origin-form URI")]
     Uri,
+    /// `X-Forwarded-Uri` and `X-Original-URI` both present and different: which one the
+    /// gateway meant cannot be known (a client may have added one).
+    #[error("conflicting original URI headers")]
+    ConflictingUri,
+    /// A `#` in the original URI: a fragment never reaches a server, so one that does was
+    /// put there to make the path tokengate judges differ from the one the upstream serves.
+    #[error("original URI holds a fragment")]
+    Fragment,
     #[error("check path outside authz.path_prefix")]
     OutsidePrefix,
     #[error("more headers than a request may carry")]
@@ -33,6 +41,8 @@ impl OriginalError {
         match self {
             OriginalError::Method => "bad X-Forwarded-Method",
             OriginalError::Uri => "bad X-Forwarded-Uri or X-Original-URI",
+            OriginalError::ConflictingUri => "conflicting original URI headers",
+            OriginalError::Fragment => "original URI holds a fragment (#)",
             OriginalError::OutsidePrefix => "check path outside authz.path_prefix",
             OriginalError::TooManyHeaders => "too many headers",
         }
@@ -57,18 +67,23 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a [u
     }
 }
 
-/// Origin-form only (`/path?query`): an absolute URI or `*` could route differently.
+/// Origin-form only (`/path?query`): an absolute URI or `*` could route differently, and a
+/// `#` (which `PathAndQuery` would silently cut off with what follows it) is refused.
 pub fn origin_form(bytes: &[u8]) -> Result<PathAndQuery, OriginalError> {
     if !bytes.starts_with(b"/") {
         return Err(OriginalError::Uri);
+    }
+    if bytes.contains(&b'#') {
+        return Err(OriginalError::Fragment);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| OriginalError::Uri)?;
     PathAndQuery::from_str(text).map_err(|_| OriginalError::Uri)
 }
 
-/// SPEC section 5: the method from `X-Forwarded-Method`, else the request's; the URI from
-/// `X-Forwarded-Uri`, else `X-Original-URI`, else the request's path and query with
-/// `path_prefix` removed (whole segments only).
+/// Reference section 5: the method from `X-Forwarded-Method`, else the request's; the URI
+/// from `X-Forwarded-Uri`, else `X-Original-URI`, else the request's path and query with
+/// `path_prefix` removed (whole segments only). Both URI headers present with different
+/// bytes -> [`OriginalError::ConflictingUri`]; a `#` -> [`OriginalError::Fragment`].
 pub fn original(
     method: &Method,
     uri: &http::Uri,
@@ -81,6 +96,11 @@ pub fn original(
     };
     let forwarded = single(headers, &X_FORWARDED_URI).map_err(|()| OriginalError::Uri)?;
     let original = single(headers, &X_ORIGINAL_URI).map_err(|()| OriginalError::Uri)?;
+    if let (Some(a), Some(b)) = (forwarded, original) {
+        if a != b {
+            return Err(OriginalError::ConflictingUri);
+        }
+    }
     let uri = match forwarded.or(original) {
         Some(bytes) => origin_form(bytes)?,
         None => {
@@ -130,8 +150,8 @@ mod tests {
 
     #[test]
     fn forwarded_headers_win_in_spec_order() {
-        let both = [("x-forwarded-uri", "/a?x=1"), ("x-original-uri", "/b")];
-        assert_eq!(run("/auth", &both, ""), ok("GET", "/a?x=1"));
+        let same = [("x-forwarded-uri", "/a?x=1"), ("x-original-uri", "/a?x=1")];
+        assert_eq!(run("/auth", &same, ""), ok("GET", "/a?x=1"));
         assert_eq!(
             run("/auth", &[("x-original-uri", "/b/c?d")], ""),
             ok("GET", "/b/c?d")
@@ -159,6 +179,24 @@ mod tests {
             run("/other", &[], "/ext"),
             Err(OriginalError::OutsidePrefix)
         );
+    }
+
+    #[test]
+    fn conflicting_uri_headers_and_fragments_are_refused() {
+        // oauth2-proxy CVE-2026-40575's class: a client-added header must not pick the path.
+        let both = [("x-forwarded-uri", "/public"), ("x-original-uri", "/admin/secret")];
+        assert_eq!(run("/auth", &both, ""), Err(OriginalError::ConflictingUri));
+        let case = [("x-forwarded-uri", "/Admin"), ("x-original-uri", "/admin")];
+        assert_eq!(run("/auth", &case, ""), Err(OriginalError::ConflictingUri));
+        for header in ["x-forwarded-uri", "x-original-uri"] {
+            for bad in ["/public#/../admin", "/admin#", "/a?x=1#frag"] {
+                assert_eq!(
+                    run("/", &[(header, bad)], ""),
+                    Err(OriginalError::Fragment),
+                    "{header}: {bad}"
+                );
+            }
+        }
     }
 
     #[test]

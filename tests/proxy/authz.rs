@@ -154,6 +154,43 @@ fn nginx_and_envoy_shaped_checks_find_the_original_uri() {
 }
 
 #[test]
+fn conflicting_original_uri_headers_and_fragments_are_400() {
+    let a = Authz::start("");
+    let bob = bearer(&a.token("bob", &[]));
+    // The nginx bypass of issue 12: the gateway sets X-Original-URI, the client adds its own
+    // X-Forwarded-Uri pointing at a public path. Both present and different -> 400.
+    let r = a.check(
+        "/",
+        &["X-Original-URI: /admin/secret", "X-Forwarded-Uri: /public"],
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_request");
+    assert_eq!(
+        r.json()["error_description"],
+        "conflicting original URI headers"
+    );
+    let r = a.check(
+        "/",
+        &["X-Original-URI: /admin/x", "X-Forwarded-Uri: /x", &bob],
+    );
+    assert_eq!(r.status, 400, "a token does not make a conflict pass");
+    // The same value in both (what every shipped gateway example sends) is one URI.
+    let r = a.check(
+        "/",
+        &["X-Original-URI: /admin/x", "X-Forwarded-Uri: /admin/x", &bob],
+    );
+    assert_eq!(r.status, 403);
+    for header in ["X-Forwarded-Uri", "X-Original-URI"] {
+        let r = a.check("/", &[&format!("{header}: /public#/../admin/secret")]);
+        assert_eq!(r.status, 400, "{header}");
+        assert_eq!(
+            r.json()["error_description"],
+            "original URI holds a fragment (#)"
+        );
+    }
+}
+
+#[test]
 fn hostile_original_uris_get_the_proxy_mode_path_rules() {
     let a = Authz::start("");
     for (uri, status) in [

@@ -9,14 +9,18 @@ use super::Validator;
 use crate::config::defaults;
 use crate::config::raw::RawForward;
 use crate::config::{AuthorizationForward, ForwardConfig};
+use crate::proxy::headers::fold::fold;
+use crate::proxy::headers::reserved::forward_header_conflict;
 
 impl Validator {
     pub(super) fn forward(&mut self, map: &Mapping) -> ForwardConfig {
         let raw: RawForward = self.section(map, "forward");
         let prefix = raw
             .header_prefix
-            .unwrap_or_else(|| defaults::FORWARD_HEADER_PREFIX.to_owned())
-            .to_ascii_lowercase();
+            .unwrap_or_else(|| defaults::FORWARD_HEADER_PREFIX.to_owned());
+        // Folded as header hygiene reads names (lower case, `_` and `.` as `-`), so the
+        // names tokengate sets and the ones it strips are the same.
+        let prefix = fold(&prefix);
         if prefix.is_empty() || HeaderName::from_bytes(format!("{prefix}x").as_bytes()).is_err() {
             self.problem(
                 "forward.header_prefix",
@@ -40,14 +44,35 @@ impl Validator {
                 AuthorizationForward::Keep
             }
         };
-        let mut headers = Vec::new();
+        if let Some(header) = &claims_header {
+            if let Some(reserved) = forward_header_conflict(header.as_str(), &prefix, None) {
+                self.problem(
+                    "forward.claims_header",
+                    format!("cannot be `{header}`: {}", reserved.description()),
+                );
+            }
+        }
+        let claims_folded = claims_header.as_ref().map(|h| fold(h.as_str()));
+        let mut headers: Vec<(HeaderName, String)> = Vec::new();
         for (name, claim) in raw.headers.unwrap_or_default() {
             let path = format!("forward.headers.{name}");
             let Some(header) = self.header_name(&name, &path) else {
                 continue;
             };
-            if is_reserved_for_claims(&header) {
-                self.problem(&path, "cannot be set from a claim");
+            if let Some(reserved) =
+                forward_header_conflict(header.as_str(), &prefix, claims_folded.as_deref())
+            {
+                self.problem(
+                    &path,
+                    format!("cannot be set from a claim: {}", reserved.description()),
+                );
+                continue;
+            }
+            if headers
+                .iter()
+                .any(|(h, _)| fold(h.as_str()) == fold(header.as_str()))
+            {
+                self.problem(&path, "names the same header as another entry");
                 continue;
             }
             if claim.is_empty() {
@@ -74,25 +99,4 @@ impl Validator {
             }
         }
     }
-}
-
-/// Whether `forward.headers` may not set this header from a claim: hop-by-hop headers, and
-/// the ones that carry routing or credentials (`host`, `authorization`, `cookie`, ...).
-/// To be replaced by the shared list of reserved header names in `proxy/headers`.
-fn is_reserved_for_claims(header: &HeaderName) -> bool {
-    const RESERVED: [&str; 12] = [
-        "host",
-        "authorization",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "cookie",
-    ];
-    RESERVED.contains(&header.as_str())
 }
