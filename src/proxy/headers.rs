@@ -6,7 +6,7 @@
 //! the RFC 9110 section 7.6.1 strip, `forwarded` the X-Forwarded-* headers, `identity` the
 //! per-config [`HeaderRules`], and `fold` how names are compared.
 
-mod fold;
+pub mod fold;
 mod forwarded;
 mod hop_by_hop;
 mod identity;
