@@ -209,3 +209,65 @@ fn every_default_in_readme_is_the_one_the_code_uses() {
         "README states defaults config::defaults::DEFAULTS does not list: {unnamed:?}"
     );
 }
+
+/// The backticked repository paths (`src/...`, `tests/...`, or a `src/`-relative file such
+/// as `proxy/path.rs`) and test names ARCHITECTURE.md names exist, so the map cannot point
+/// at a file or a test that moved; and no document links outside the repository.
+#[test]
+fn architecture_md_names_only_files_and_tests_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut sources = String::new();
+    let mut stack = vec![root.join("src"), root.join("tests")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for (i, span) in text.split('`').enumerate() {
+        if i % 2 == 0 {
+            continue;
+        }
+        // `a/b.rs` or `a/{b,c}.rs` or `tests/x.rs` or `build.rs`.
+        // Patterns (`cmd/*.rs`, `config/validate/<section>.rs`) name families, not files.
+        if span.contains('*') || span.contains('<') {
+            continue;
+        }
+        if let Some(file) = span.strip_suffix(".rs") {
+            let (dir, names) = match file.split_once('{') {
+                Some((dir, names)) => (dir, names.trim_end_matches('}').split(',').collect()),
+                None => ("", vec![file]),
+            };
+            for name in names {
+                let rel = format!("{dir}{name}.rs");
+                let found = [root.join(&rel), root.join("src").join(&rel)]
+                    .iter()
+                    .any(|p| p.exists());
+                if !found {
+                    missing.push(rel);
+                }
+            }
+            continue;
+        }
+        let snake = span
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if snake && span.matches('_').count() >= 3 && !sources.contains(&format!("fn {span}(")) {
+            missing.push(format!("test {span}"));
+        }
+    }
+    assert!(missing.is_empty(), "ARCHITECTURE.md names: {missing:?}");
+    for doc in ["README.md", "ARCHITECTURE.md", "docs/reference.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        assert!(
+            !text.contains("](../") && !text.contains("shared/SPEC"),
+            "{doc} links outside the repository"
+        );
+    }
+}

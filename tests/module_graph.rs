@@ -15,7 +15,6 @@ use std::path::Path;
 use cycles::{describe, tangles, Graph};
 use lexer::{code_only, tokens, without_test_items};
 
-
 /// Every `.rs` file under `dir`: module path relative to `src/` (without `.rs`) -> source.
 fn read_sources(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) {
     for entry in std::fs::read_dir(dir).unwrap() {

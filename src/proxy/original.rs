@@ -184,7 +184,10 @@ mod tests {
     #[test]
     fn conflicting_uri_headers_and_fragments_are_refused() {
         // oauth2-proxy CVE-2026-40575's class: a client-added header must not pick the path.
-        let both = [("x-forwarded-uri", "/public"), ("x-original-uri", "/admin/secret")];
+        let both = [
+            ("x-forwarded-uri", "/public"),
+            ("x-original-uri", "/admin/secret"),
+        ];
         assert_eq!(run("/auth", &both, ""), Err(OriginalError::ConflictingUri));
         let case = [("x-forwarded-uri", "/Admin"), ("x-original-uri", "/admin")];
         assert_eq!(run("/auth", &case, ""), Err(OriginalError::ConflictingUri));

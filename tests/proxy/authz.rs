@@ -177,7 +177,11 @@ fn conflicting_original_uri_headers_and_fragments_are_400() {
     // The same value in both (what every shipped gateway example sends) is one URI.
     let r = a.check(
         "/",
-        &["X-Original-URI: /admin/x", "X-Forwarded-Uri: /admin/x", &bob],
+        &[
+            "X-Original-URI: /admin/x",
+            "X-Forwarded-Uri: /admin/x",
+            &bob,
+        ],
     );
     assert_eq!(r.status, 403);
     for header in ["X-Forwarded-Uri", "X-Original-URI"] {

@@ -250,6 +250,40 @@ fn forward_rules_are_checked() {
 }
 
 #[test]
+fn forward_headers_may_not_name_a_header_tokengate_keeps_for_itself() {
+    // The validator reads the runtime's one reserved list: before, `x-forwarded-for` was
+    // accepted and the upstream saw the client address appended to a claim value.
+    let p = paths(
+        "forward: { headers: { x-forwarded-for: sub, X_Forwarded_Host: sub, x.forwarded.proto: sub, forwarded: sub, keep-alive: sub, content-length: sub, x-auth-sub: sub, x-auth-claims: sub, x-tenant: 'custom:tenant', x_tenant: sub } }\n",
+    );
+    assert_eq!(
+        p,
+        [
+            "forward.headers.X_Forwarded_Host",
+            "forward.headers.content-length",
+            "forward.headers.forwarded",
+            "forward.headers.keep-alive",
+            "forward.headers.x-auth-claims",
+            "forward.headers.x-auth-sub",
+            "forward.headers.x-forwarded-for",
+            "forward.headers.x.forwarded.proto",
+            "forward.headers.x_tenant",
+        ]
+    );
+    let e = load("forward: { headers: { x-forwarded-for: sub } }\n").unwrap_err();
+    assert!(e.to_string().contains("X-Forwarded"), "{e}");
+    // The claims header is checked against the same list; the prefix is folded as hygiene
+    // folds names, so `X_Auth_` makes `x-auth-sub`, not `x_auth_sub`.
+    assert_eq!(
+        paths("forward: { claims_header: host }\n"),
+        ["forward.claims_header"]
+    );
+    let c = load("forward: { header_prefix: X_Auth_ }\n").unwrap();
+    assert_eq!(c.forward.header_prefix, "x-auth-");
+    assert_eq!(c.forward.claims_header.as_ref().unwrap(), "x-auth-claims");
+}
+
+#[test]
 fn server_tls_needs_both_files_and_they_must_load() {
     let p = paths("server: { tls: { cert_file: '' } }\n");
     assert_eq!(p, ["server.tls.cert_file", "server.tls.key_file"]);
