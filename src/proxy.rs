@@ -16,7 +16,6 @@ use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::header::HOST;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -172,6 +171,8 @@ async fn forward(
         return Err(Reject::BadGateway);
     };
     let (mut parts, body) = request.into_parts();
+    // Phase: the one host the request is for (an ambiguous one ends here, token or not).
+    let host = headers::request_host(&parts.uri, &parts.headers).map_err(Reject::BadHeaders)?;
     let Decision {
         normalized,
         verified,
@@ -197,7 +198,6 @@ async fn forward(
     }
 
     // Phase: header hygiene (remove, then add).
-    let host = headers::request_host(&parts.uri, &parts.headers);
     let upgrade = snapshot.headers.strip_request(&mut parts.headers);
     if let Some(verified) = &verified {
         snapshot
@@ -205,10 +205,11 @@ async fn forward(
             .add_identity(&mut parts.headers, &verified.identity, &verified.claims)
             .map_err(Reject::BadHeaders)?;
     }
-    if !parts.headers.contains_key(HOST) {
-        if let Some(host) = &host {
-            parts.headers.insert(HOST, host.clone());
-        }
+    // What the upstream receives is what was decided on: one `Host` (an HTTP/2 request's
+    // `:authority`) and, for an HTTP/1.1 upstream, one `Cookie` header (RFC 9113 8.2.3).
+    headers::set_host(&mut parts.headers, host.clone()).map_err(Reject::BadHeaders)?;
+    if !upstream.http2() {
+        headers::join_cookies(&mut parts.headers).map_err(Reject::BadHeaders)?;
     }
     headers::set_forwarded(&mut parts.headers, conn.client_ip, conn.tls, host)
         .map_err(Reject::BadHeaders)?;
