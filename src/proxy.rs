@@ -4,6 +4,7 @@
 
 pub mod authz;
 pub mod body;
+pub mod head;
 pub mod headers;
 pub mod log;
 pub mod original;
@@ -54,9 +55,18 @@ pub async fn handle(
         .headers()
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-    let decided = match snapshot.config.mode {
-        Mode::Proxy => forward(&app, &snapshot, conn, request, &mut log).await,
-        Mode::Authz => authz::check(&snapshot, request, &mut log).await,
+    // Phase: the head's size (`max_header_bytes` below hyper's smallest buffer).
+    let sized = head::check(
+        request.version(),
+        request.method(),
+        request.uri(),
+        request.headers(),
+        snapshot.config.server.max_header_bytes,
+    );
+    let decided = match (sized, snapshot.config.mode) {
+        (Err(e), _) => Err(Reject::HeadTooLarge(e)),
+        (Ok(()), Mode::Proxy) => forward(&app, &snapshot, conn, request, &mut log).await,
+        (Ok(()), Mode::Authz) => authz::check(&snapshot, request, &mut log).await,
     };
     let response = match decided {
         Ok(response) => {

@@ -295,3 +295,13 @@ fn key_lifecycle_settings_are_parsed_and_checked() {
     let p = paths(&format!("jwks: {{ ca_file: '{ca}' }}\n"));
     assert_eq!(p, ["jwks.ca_file"], "a file without a certificate");
 }
+
+#[test]
+fn max_header_bytes_must_be_at_least_1024() {
+    let e = load("server: { max_header_bytes: 1023 }\n").unwrap_err();
+    assert_eq!(e.problems[0].path, "server.max_header_bytes");
+    assert_eq!(e.problems[0].message, "must be at least 1024");
+    assert_eq!(e.problems.len(), 1);
+    let c = load("server: { max_header_bytes: 1024 }\n").unwrap();
+    assert_eq!(c.server.max_header_bytes, 1024);
+}
