@@ -141,7 +141,7 @@ pub async fn decide(
     // Phase: route.
     let (route_index, route) = snapshot
         .router
-        .find(method, &normalized)
+        .find(method, &normalized, headers)
         .ok_or(Reject::NoRoute)?;
     log.route = Some(route_index);
 

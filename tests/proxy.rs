@@ -59,3 +59,6 @@ mod build_health;
 
 #[path = "proxy/translation.rs"]
 mod translation;
+
+#[path = "proxy/cors.rs"]
+mod cors;

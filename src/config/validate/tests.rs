@@ -357,3 +357,29 @@ fn every_pem_file_must_hold_a_valid_item_of_its_kind() {
     // A key file holding a certificate (the wrong kind) is no key.
     assert_eq!(paths(&tls(&crt, &crt)), ["server.tls.key_file"]);
 }
+
+#[test]
+fn cors_preflight_is_an_opt_in_for_auth_none_routes_without_methods() {
+    let c = load("routes:\n  - { match: { path_prefix: /api, cors_preflight: true }, auth: none }\n  - { match: { path_prefix: /api } }\n").unwrap();
+    assert!(c.routes[0].cors_preflight);
+    assert!(!c.routes[1].cors_preflight);
+    let c = load("routes:\n  - { match: { path_prefix: /api, cors_preflight: false } }\n").unwrap();
+    assert!(!c.routes[0].cors_preflight);
+    let e = load("routes:\n  - { match: { path_prefix: /api, cors_preflight: true, methods: [OPTIONS] }, auth: none }\n").unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert_eq!(e.problems[0].path, "routes[0].match.cors_preflight");
+    assert!(e.problems[0].message.contains("methods"), "{e}");
+    for auth in ["required", "optional"] {
+        let e = load(&format!(
+            "routes:\n  - {{ match: {{ path: /api, cors_preflight: true }}, auth: {auth} }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert_eq!(e.problems[0].path, "routes[0].match.cors_preflight");
+    }
+    let e = load("routes:\n  - { match: { path: /api, cors_preflight: true } }\n").unwrap_err();
+    assert_eq!(
+        e.problems[0].path, "routes[0].match.cors_preflight",
+        "default auth is required"
+    );
+}
