@@ -88,6 +88,7 @@ fn routing(c: &mut Criterion) {
             name: i.to_string(),
             path: PathMatch::Prefix((*p).to_owned()),
             methods: None,
+            cors_preflight: false,
             auth: AuthMode::Required,
             require: Require::default(),
         })
@@ -96,7 +97,11 @@ fn routing(c: &mut Criterion) {
     c.bench_function("route_match_6_routes", |b| {
         b.iter(|| {
             router
-                .find(&Method::GET, black_box("/api/v1/orders/12345"))
+                .find(
+                    &Method::GET,
+                    black_box("/api/v1/orders/12345"),
+                    &HeaderMap::new(),
+                )
                 .unwrap()
         })
     });

@@ -341,6 +341,9 @@ pub struct Route {
     pub path: PathMatch,
     /// `None`: every method.
     pub methods: Option<Vec<Method>>,
+    /// `match.cors_preflight`: matches only a CORS preflight (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`); validation allows it only on `auth: none` routes.
+    pub cors_preflight: bool,
     /// What it asks of the token.
     pub auth: AuthMode,
     /// Empty on `auth: none` routes (validation refuses it there).

@@ -21,11 +21,17 @@ pub enum CaError {
     Unreadable { path: PathBuf },
     #[error("{path} holds no certificate")]
     Empty { path: PathBuf },
+    /// A `CERTIFICATE` block whose content is not an X.509 certificate (`number` counts
+    /// the file's certificates from 1).
+    #[error("{path}: certificate {number} is not a valid X.509 certificate")]
+    NotACertificate { path: PathBuf, number: usize },
     #[error("{path} holds a certificate rustls cannot use as a root")]
     Rejected { path: PathBuf },
 }
 
-/// Reads every certificate of a PEM bundle (used by `check-config` too).
+/// Reads every certificate of a PEM bundle (used by `check-config` too): the file must
+/// hold at least one, and each must parse as an X.509 certificate (a PEM block of base64
+/// garbage is refused here, not at the first handshake).
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaError> {
     let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
         .map_err(|_| CaError::Unreadable {
@@ -39,6 +45,15 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaError
         return Err(CaError::Empty {
             path: path.to_owned(),
         });
+    }
+    for (i, cert) in certs.iter().enumerate() {
+        // WebPKI's own parse of a trusted certificate: what `RootCertStore::add` runs.
+        if webpki::anchor_from_trusted_cert(cert).is_err() {
+            return Err(CaError::NotACertificate {
+                path: path.to_owned(),
+                number: i + 1,
+            });
+        }
     }
     Ok(certs)
 }

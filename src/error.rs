@@ -10,6 +10,7 @@ use http::{Response, StatusCode};
 use crate::auth::token::TokenError;
 use crate::auth::{AuthError, PolicyError};
 use crate::outcome::Outcome;
+use crate::proxy::head::HeadTooLarge;
 use crate::proxy::headers::HeaderError;
 use crate::proxy::original::OriginalError;
 use crate::proxy::path::PathError;
@@ -34,6 +35,8 @@ pub enum Reject {
     BadHeaders(HeaderError),
     #[error("bad check request: {0}")]
     BadOriginal(OriginalError),
+    #[error("{0}")]
+    HeadTooLarge(HeadTooLarge),
     #[error("no route")]
     NoRoute,
     #[error("upstream unreachable")]
@@ -81,7 +84,8 @@ impl Reject {
             Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
-            | Reject::BadOriginal(_) => Outcome::InvalidRequest,
+            | Reject::BadOriginal(_)
+            | Reject::HeadTooLarge(_) => Outcome::InvalidRequest,
             Reject::NoRoute => Outcome::NoRoute,
             Reject::BadGateway => Outcome::BadGateway,
             Reject::GatewayTimeout => Outcome::GatewayTimeout,
@@ -97,6 +101,7 @@ impl Reject {
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
             | Reject::BadOriginal(_) => StatusCode::BAD_REQUEST,
+            Reject::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Reject::NoRoute => StatusCode::NOT_FOUND,
             Reject::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Reject::BadGateway => StatusCode::BAD_GATEWAY,
@@ -115,6 +120,7 @@ impl Reject {
             Reject::BadTokenRequest(e) => e.description(),
             Reject::BadHeaders(e) => e.description(),
             Reject::BadOriginal(e) => e.description(),
+            Reject::HeadTooLarge(_) => "request head too large",
             Reject::NoRoute => "no route matches the request",
             Reject::BadGateway => "upstream unreachable",
             Reject::GatewayTimeout => "upstream timed out",
@@ -138,6 +144,7 @@ impl Reject {
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
             | Reject::BadOriginal(_)
+            | Reject::HeadTooLarge(_)
             | Reject::NoRoute
             | Reject::BadGateway
             | Reject::GatewayTimeout => None,
@@ -152,7 +159,8 @@ impl Reject {
             Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
-            | Reject::BadOriginal(_) => 3, // INVALID_ARGUMENT
+            | Reject::BadOriginal(_)
+            | Reject::HeadTooLarge(_) => 3, // INVALID_ARGUMENT
             Reject::NoRoute => 12,                                // UNIMPLEMENTED
             Reject::KeysUnavailable { .. } | Reject::BadGateway => 14, // UNAVAILABLE
             Reject::GatewayTimeout => 4,                          // DEADLINE_EXCEEDED

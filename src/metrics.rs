@@ -10,7 +10,7 @@ use prometheus::{
 
 use crate::outcome::Outcome;
 
-/// `tokengate_jwks_fetches_total{result}` values.
+/// `tokengate_jwks_fetches_total{result}` values: how one fetch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchResult {
     Ok,
@@ -19,8 +19,31 @@ pub enum FetchResult {
     HttpStatus,
     TooLarge,
     Invalid,
-    /// A refetch asked for by a token with an unknown kid (its outcome is counted too).
-    UnknownKidRefetch,
+}
+
+/// `tokengate_jwks_fetches_total{trigger}` values: what started one fetch. Every fetch has
+/// exactly one result and one trigger, so `sum()` of the family counts fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchTrigger {
+    /// The first fetch of an issuer (start-up, or an issuer added by a reload).
+    Start,
+    /// The `refresh_interval` refresh after a successful fetch.
+    Refresh,
+    /// A backoff retry after a failed fetch.
+    Retry,
+    /// A token carried a kid the set does not hold.
+    UnknownKid,
+}
+
+impl FetchTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchTrigger::Start => "start",
+            FetchTrigger::Refresh => "refresh",
+            FetchTrigger::Retry => "retry",
+            FetchTrigger::UnknownKid => "unknown_kid",
+        }
+    }
 }
 
 impl FetchResult {
@@ -32,7 +55,6 @@ impl FetchResult {
             FetchResult::HttpStatus => "http_status",
             FetchResult::TooLarge => "too_large",
             FetchResult::Invalid => "invalid",
-            FetchResult::UnknownKidRefetch => "unknown_kid_refetch",
         }
     }
 }
@@ -165,9 +187,9 @@ impl Metrics {
         let jwks_fetches = IntCounterVec::new(
             Opts::new(
                 "tokengate_jwks_fetches_total",
-                "JWKS fetches by issuer and result",
+                "JWKS fetches by issuer, result and what triggered them (each fetch once)",
             ),
-            &["issuer", "result"],
+            &["issuer", "result", "trigger"],
         )?;
         let jwks_keys = IntGaugeVec::new(
             Opts::new(
@@ -297,9 +319,10 @@ impl Metrics {
         self.verify_cache.with_label_values(&[result])
     }
 
-    pub fn jwks_fetch(&self, issuer: &str, result: FetchResult) {
+    /// Counts one fetch, once, with how it ended and what started it.
+    pub fn jwks_fetch(&self, issuer: &str, result: FetchResult, trigger: FetchTrigger) {
         self.jwks_fetches
-            .with_label_values(&[issuer, result.as_str()])
+            .with_label_values(&[issuer, result.as_str(), trigger.as_str()])
             .inc();
     }
 
@@ -339,7 +362,7 @@ mod tests {
         let m = Metrics::new().unwrap();
         m.route("0").inc(Outcome::Allowed);
         m.issuer("main").inc(VerifyResult::Valid);
-        m.jwks_fetch("main", FetchResult::Ok);
+        m.jwks_fetch("main", FetchResult::Ok, FetchTrigger::Start);
         m.jwks_keys("main", 2);
         m.jwks_success("main", 1);
         m.request_duration.observe(0.001);

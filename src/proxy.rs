@@ -4,6 +4,7 @@
 
 pub mod authz;
 pub mod body;
+pub mod head;
 pub mod headers;
 pub mod log;
 pub mod original;
@@ -16,7 +17,6 @@ use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::header::HOST;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -55,9 +55,18 @@ pub async fn handle(
         .headers()
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-    let decided = match snapshot.config.mode {
-        Mode::Proxy => forward(&app, &snapshot, conn, request, &mut log).await,
-        Mode::Authz => authz::check(&snapshot, request, &mut log).await,
+    // Phase: the head's size (`max_header_bytes` below hyper's smallest buffer).
+    let sized = head::check(
+        request.version(),
+        request.method(),
+        request.uri(),
+        request.headers(),
+        snapshot.config.server.max_header_bytes,
+    );
+    let decided = match (sized, snapshot.config.mode) {
+        (Err(e), _) => Err(Reject::HeadTooLarge(e)),
+        (Ok(()), Mode::Proxy) => forward(&app, &snapshot, conn, request, &mut log).await,
+        (Ok(()), Mode::Authz) => authz::check(&snapshot, request, &mut log).await,
     };
     let response = match decided {
         Ok(response) => {
@@ -132,7 +141,7 @@ pub async fn decide(
     // Phase: route.
     let (route_index, route) = snapshot
         .router
-        .find(method, &normalized)
+        .find(method, &normalized, headers)
         .ok_or(Reject::NoRoute)?;
     log.route = Some(route_index);
 
@@ -172,6 +181,8 @@ async fn forward(
         return Err(Reject::BadGateway);
     };
     let (mut parts, body) = request.into_parts();
+    // Phase: the one host the request is for (an ambiguous one ends here, token or not).
+    let host = headers::request_host(&parts.uri, &parts.headers).map_err(Reject::BadHeaders)?;
     let Decision {
         normalized,
         verified,
@@ -197,7 +208,6 @@ async fn forward(
     }
 
     // Phase: header hygiene (remove, then add).
-    let host = headers::request_host(&parts.uri, &parts.headers);
     let upgrade = snapshot.headers.strip_request(&mut parts.headers);
     if let Some(verified) = &verified {
         snapshot
@@ -205,10 +215,11 @@ async fn forward(
             .add_identity(&mut parts.headers, &verified.identity, &verified.claims)
             .map_err(Reject::BadHeaders)?;
     }
-    if !parts.headers.contains_key(HOST) {
-        if let Some(host) = &host {
-            parts.headers.insert(HOST, host.clone());
-        }
+    // What the upstream receives is what was decided on: one `Host` (an HTTP/2 request's
+    // `:authority`) and, for an HTTP/1.1 upstream, one `Cookie` header (RFC 9113 8.2.3).
+    headers::set_host(&mut parts.headers, host.clone()).map_err(Reject::BadHeaders)?;
+    if !upstream.http2() {
+        headers::join_cookies(&mut parts.headers).map_err(Reject::BadHeaders)?;
     }
     headers::set_forwarded(&mut parts.headers, conn.client_ip, conn.tls, host)
         .map_err(Reject::BadHeaders)?;

@@ -23,7 +23,8 @@ use crate::config::ServerConfig;
 use crate::proxy::{self, Conn};
 use crate::server::watchdog::{Activity, Expiry, Guarded, Watched};
 
-/// hyper's smallest read buffer; below it, `max_header_bytes` is enforced by the Gate's own check.
+/// hyper's smallest read buffer; `max_header_bytes` is enforced to the byte by the Gate's
+/// own check (`proxy::head`), and by hyper too when it is larger than this.
 const HYPER_MIN_BUF: usize = 8192;
 
 /// The HTTP/1.1 + HTTP/2 connection builder for the data plane. hyper's own h1 header

@@ -56,3 +56,9 @@ mod ext_authz;
 
 #[path = "proxy/build_health.rs"]
 mod build_health;
+
+#[path = "proxy/translation.rs"]
+mod translation;
+
+#[path = "proxy/cors.rs"]
+mod cors;

@@ -354,6 +354,28 @@ fn exp_as_a_string_or_missing_is_refused() {
 }
 
 #[test]
+fn a_numeric_date_beyond_a_64_bit_time_is_out_of_range() {
+    for claim in [
+        claims::DateClaim::Exp,
+        claims::DateClaim::Nbf,
+        claims::DateClaim::Iat,
+    ] {
+        let mut claims = access_claims();
+        claims[claim.as_str()] = json!(1e300);
+        let token = sign(&issuer_key(), &header(), &claims);
+        let err = verifier().verify(&token, now()).unwrap_err();
+        assert_eq!(
+            rule(Err(err.clone())),
+            Rule::Claim(ClaimError::OutOfRange { claim })
+        );
+        assert_eq!(
+            err.description(),
+            format!("{} out of range", claim.as_str())
+        );
+    }
+}
+
+#[test]
 fn an_expired_token_is_refused() {
     let token = sign(&issuer_key(), &header(), &access_claims());
     let later = now() + Duration::from_secs(3600);

@@ -58,6 +58,9 @@ pub enum ClaimError {
     ExpMissing,
     #[error("{} is not a number", .claim.as_str())]
     NotANumber { claim: DateClaim },
+    /// A number no 64-bit count of seconds holds (`1e300`).
+    #[error("{} out of range", .claim.as_str())]
+    OutOfRange { claim: DateClaim },
     #[error("token expired")]
     Expired { exp: f64, now: f64 },
     #[error("token not yet valid")]
@@ -83,6 +86,11 @@ impl ClaimError {
                 DateClaim::Exp => "exp not a number",
                 DateClaim::Nbf => "nbf not a number",
                 DateClaim::Iat => "iat not a number",
+            },
+            ClaimError::OutOfRange { claim } => match claim {
+                DateClaim::Exp => "exp out of range",
+                DateClaim::Nbf => "nbf out of range",
+                DateClaim::Iat => "iat out of range",
             },
             ClaimError::Expired { .. } => "token expired",
             ClaimError::NotYetValid { .. } => "token not yet valid",
@@ -207,16 +215,25 @@ fn get(claims: &Map<String, Value>, claim: Claim) -> Option<&Value> {
     claims.get(claim.as_str())
 }
 
-/// The NumericDate `claim`, or `None` when absent: a finite JSON number (integer or
-/// fraction), within a sane range so no arithmetic on it can overflow or wrap.
+/// The NumericDate `claim`, or `None` when absent: a JSON number (integer or fraction)
+/// that a 64-bit count of seconds holds, so every comparison on it is exact and nothing
+/// downstream can overflow converting it.
+///
+/// # Errors
+/// [`ClaimError::NotANumber`] for any other JSON type; [`ClaimError::OutOfRange`] for a
+/// number outside `[-2^63, 2^63)` seconds.
 fn numeric_date(claims: &Map<String, Value>, claim: DateClaim) -> Result<Option<f64>, ClaimError> {
-    const LIMIT: f64 = 1.0e12; // ~33,000 years: beyond any real token
+    // 2^63 exactly: i64::MAX rounds up to it as an f64, so the upper bound is exclusive.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     let Some(v) = claims.get(claim.as_str()) else {
         return Ok(None);
     };
+    // serde_json reads every JSON number as a finite f64 (a literal too large for one is a
+    // parse error), so `as_f64` is `None` only for the other types.
     match v.as_f64() {
-        Some(n) if n.is_finite() && (-LIMIT..=LIMIT).contains(&n) && v.is_number() => Ok(Some(n)),
-        _ => Err(ClaimError::NotANumber { claim }),
+        Some(n) if (-LIMIT..LIMIT).contains(&n) => Ok(Some(n)),
+        Some(_) => Err(ClaimError::OutOfRange { claim }),
+        None => Err(ClaimError::NotANumber { claim }),
     }
 }
 

@@ -55,8 +55,8 @@ pub enum TokenError {
     DuplicateAuthorization,
     #[error("token cookie (source {index}) sent twice with different values")]
     AmbiguousCookie { index: usize },
-    #[error("token query parameter (source {index}) sent more than once")]
-    DuplicateQueryParameter { index: usize },
+    #[error("token query parameter (source {index}) sent twice with different values")]
+    AmbiguousQueryParameter { index: usize },
 }
 
 impl TokenError {
@@ -65,7 +65,9 @@ impl TokenError {
         match self {
             TokenError::DuplicateAuthorization => "more than one Authorization header",
             TokenError::AmbiguousCookie { .. } => "token cookie sent twice with different values",
-            TokenError::DuplicateQueryParameter { .. } => "token query parameter sent twice",
+            TokenError::AmbiguousQueryParameter { .. } => {
+                "token query parameter sent twice with different values"
+            }
         }
     }
 }
@@ -82,7 +84,8 @@ impl TokenError {
 /// - `query:NAME`: the raw query, names compared after percent-decoding (as
 ///   [`strip_query_param`] does, so an extracted token is always stripped); the value is
 ///   percent-decoded (`+` stays `+`, a bad escape stays as written); an empty value counts
-///   as absent; two non-empty occurrences -> error.
+///   as absent; two different non-empty values (after decoding) -> error (the same value
+///   twice is accepted, and every occurrence is stripped before forwarding).
 ///
 /// A value that is not UTF-8 is passed on lossily: it is still "a token", and verification
 /// refuses it as malformed (401) rather than the request silently counting as anonymous.

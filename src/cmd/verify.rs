@@ -67,7 +67,7 @@ pub fn run(path: &Path, token: Option<String>) -> ExitCode {
         let (snapshot, refreshers) = app::build(config, &metrics, &client);
         let mut fetches = tokio::task::JoinSet::new();
         for r in refreshers {
-            fetches.spawn(async move { r.fetch_once().await });
+            fetches.spawn(async move { r.fetch_once(crate::metrics::FetchTrigger::Start).await });
         }
         while fetches.join_next().await.is_some() {}
         let verifier = &snapshot.verifier;

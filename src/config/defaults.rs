@@ -63,6 +63,8 @@ pub const TOKEN_CACHE_ENTRIES: u64 = 65_536;
 
 /// `routes[].auth`: a valid token is required.
 pub const ROUTE_AUTH: AuthMode = AuthMode::Required;
+/// `routes[].match.cors_preflight`: off; a CORS preflight is a request like any other.
+pub const ROUTE_CORS_PREFLIGHT: bool = false;
 
 /// `forward.header_prefix`: incoming headers with it are removed; identity headers carry it.
 pub const FORWARD_HEADER_PREFIX: &str = "x-auth-";
@@ -133,6 +135,7 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
     ("token.max_bytes",            DefaultValue::Number(TOKEN_MAX_BYTES)),
     ("token.cache_entries",        DefaultValue::Number(TOKEN_CACHE_ENTRIES)),
     ("routes[].auth",              DefaultValue::Word(ROUTE_AUTH.as_str())),
+    ("routes[].match.cors_preflight", DefaultValue::Flag(ROUTE_CORS_PREFLIGHT)),
     ("forward.header_prefix",      DefaultValue::Word(FORWARD_HEADER_PREFIX)),
     ("forward.claims_header",      DefaultValue::Appended { to: "header_prefix", suffix: FORWARD_CLAIMS_HEADER_SUFFIX }),
     ("forward.authorization",      DefaultValue::Word(FORWARD_AUTHORIZATION.as_str())),

@@ -107,6 +107,7 @@ pub struct RawMatch {
     pub path_prefix: Option<String>,
     pub path: Option<String>,
     pub methods: Option<Vec<String>>,
+    pub cors_preflight: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -16,7 +16,7 @@ use crate::config::JwksConfig;
 use crate::jwks::fetch::{fetch, FetchError, Fetched, JwksClient};
 use crate::jwks::schedule::{jittered, next_backoff, until_stale, FIRST_BACKOFF};
 use crate::jwks::{disk, parse_jwks, IssuerKeys, KeySet, KeyStatus, RefreshError, SetOrigin};
-use crate::metrics::{FetchResult, Metrics};
+use crate::metrics::{FetchResult, FetchTrigger, Metrics};
 
 #[cfg(test)]
 mod tests;
@@ -78,14 +78,22 @@ impl Refresher {
     pub async fn run(self) {
         self.load_cache().await;
         let mut backoff = FIRST_BACKOFF;
+        let mut trigger = FetchTrigger::Start;
         loop {
-            let wait = if self.fetch_once().await {
+            let ok = self.fetch_once(trigger).await;
+            let wait = if ok {
                 backoff = FIRST_BACKOFF;
                 jittered(self.config.refresh_interval)
             } else {
                 let wait = backoff;
                 backoff = next_backoff(backoff, self.config.refresh_interval);
                 wait
+            };
+            // What starts the next fetch, unless a token with an unknown kid comes first.
+            trigger = if ok {
+                FetchTrigger::Refresh
+            } else {
+                FetchTrigger::Retry
             };
             self.drop_if_stale();
             let mut status = (*self.keys.status()).clone();
@@ -102,23 +110,23 @@ impl Refresher {
                         .gate()
                         .until_refetch_allowed(self.config.min_refresh_interval);
                     tokio::time::sleep(floor).await;
-                    self.metrics.jwks_fetch(&self.issuer, FetchResult::UnknownKidRefetch);
+                    trigger = FetchTrigger::UnknownKid;
                     tracing::info!(issuer = %self.issuer, "jwks refetch for an unknown kid");
                 }
             }
         }
     }
 
-    /// One fetch; publishes a good set. Returns whether it succeeded (a failure is in the
-    /// status, the logs and the metrics).
-    pub async fn fetch_once(&self) -> bool {
+    /// One fetch, counted once under its result and `trigger`; publishes a good set.
+    /// Returns whether it succeeded (a failure is in the status, the logs and the metrics).
+    pub async fn fetch_once(&self, trigger: FetchTrigger) -> bool {
         self.keys.gate().fetch_started();
-        let ok = self.fetch_and_publish().await;
+        let ok = self.fetch_and_publish(trigger).await;
         self.keys.gate().fetch_finished();
         ok
     }
 
-    async fn fetch_and_publish(&self) -> bool {
+    async fn fetch_and_publish(&self, trigger: FetchTrigger) -> bool {
         let result = self.source.fetch().await;
         match result {
             Ok(Fetched {
@@ -141,7 +149,8 @@ impl Refresher {
                     last_error: None,
                     next_refresh: None,
                 });
-                self.metrics.jwks_fetch(&self.issuer, FetchResult::Ok);
+                self.metrics
+                    .jwks_fetch(&self.issuer, FetchResult::Ok, trigger);
                 self.metrics.jwks_keys(&self.issuer, count);
                 let unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
                 self.metrics.jwks_success(&self.issuer, unix);
@@ -150,7 +159,7 @@ impl Refresher {
                 true
             }
             Err(e) => {
-                self.metrics.jwks_fetch(&self.issuer, e.result());
+                self.metrics.jwks_fetch(&self.issuer, e.result(), trigger);
                 tracing::warn!(issuer = %self.issuer, uri = %self.uri, error = %e, "jwks fetch failed; keeping the last good set");
                 let mut status = (*self.keys.status()).clone();
                 status.last_error = Some(RefreshError::Fetch(e));

@@ -3,9 +3,11 @@
 //! no lock, no I/O; header names are `const` or precomputed once in `HeaderRules::new`.
 //!
 //! One concern per file: [`reserved`] holds every name tokengate keeps for itself, `hop_by_hop`
-//! the RFC 9110 section 7.6.1 strip, `forwarded` the X-Forwarded-* headers, `identity` the
-//! per-config [`HeaderRules`], and `fold` how names are compared.
+//! the RFC 9110 section 7.6.1 strip, `forwarded` the host and X-Forwarded-* headers, `cookie`
+//! the HTTP/1.1 form of split cookie fields, `identity` the per-config [`HeaderRules`], and
+//! `fold` how names are compared.
 
+mod cookie;
 pub mod fold;
 mod forwarded;
 mod hop_by_hop;
@@ -14,17 +16,26 @@ pub mod reserved;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-pub use forwarded::{request_host, set_forwarded};
+pub use cookie::join_cookies;
+pub use forwarded::{request_host, set_forwarded, set_host};
 pub use hop_by_hop::{restore_upgrade, strip_response};
 pub use identity::HeaderRules;
 pub use reserved::{X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};
 
-/// The header map is full (http's limit is 32768 entries; hyper refuses requests with far
-/// fewer headers, so this is a guard, not an expected path). Maps to 400 `invalid_request`.
+/// Why a request's headers cannot be forwarded as they are; each maps to 400
+/// `invalid_request`. `TooManyHeaders`: the header map is full (http's limit is 32768
+/// entries; hyper refuses requests with far fewer headers, so this is a guard, not an
+/// expected path). The others: the request does not name exactly one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
     #[error("too many headers")]
     TooManyHeaders,
+    #[error("Host header sent more than once")]
+    DuplicateHost,
+    #[error("Host header differs from the request's authority")]
+    ConflictingHost,
+    #[error("userinfo (user@) in the request's authority or Host header")]
+    HostUserinfo,
 }
 
 impl HeaderError {
@@ -32,6 +43,9 @@ impl HeaderError {
     pub fn description(&self) -> &'static str {
         match self {
             HeaderError::TooManyHeaders => "too many headers",
+            HeaderError::DuplicateHost => "Host header sent more than once",
+            HeaderError::ConflictingHost => "Host header differs from :authority",
+            HeaderError::HostUserinfo => "userinfo in the request's host",
         }
     }
 }

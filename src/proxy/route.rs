@@ -1,7 +1,9 @@
-//! Segment-aware route matching over the normalized path, first match wins.
-//! Runs per request: no allocation, no lock.
+//! Segment-aware route matching over the normalized path, first match wins; a
+//! `cors_preflight` route matches only CORS preflights. Runs per request: no allocation,
+//! no lock.
 
-use http::Method;
+use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
+use http::{HeaderMap, Method};
 
 use crate::config::{PathMatch, Route};
 
@@ -24,16 +26,31 @@ impl Router {
 
     /// The first route whose path and methods match, with its index. `normalized_path` must
     /// come from `path::normalize` (the query never takes part). Methods are compared
-    /// exactly: a route limited to `GET` does not match `HEAD`.
-    pub fn find(&self, method: &Method, normalized_path: &str) -> Option<(usize, &Route)> {
+    /// exactly: a route limited to `GET` does not match `HEAD`. A `cors_preflight` route
+    /// matches only a preflight: `OPTIONS` carrying both `Origin` and
+    /// `Access-Control-Request-Method` (the Fetch standard's CORS-preflight request).
+    pub fn find(
+        &self,
+        method: &Method,
+        normalized_path: &str,
+        headers: &HeaderMap,
+    ) -> Option<(usize, &Route)> {
         self.routes.iter().enumerate().find(|(_, route)| {
             path_matches(&route.path, normalized_path)
                 && route
                     .methods
                     .as_ref()
                     .is_none_or(|methods| methods.contains(method))
+                && (!route.cors_preflight || is_preflight(method, headers))
         })
     }
+}
+
+/// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::OPTIONS
+        && headers.contains_key(ORIGIN)
+        && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 fn path_matches(rule: &PathMatch, path: &str) -> bool {
@@ -61,6 +78,7 @@ mod tests {
             name: name.to_owned(),
             path,
             methods,
+            cors_preflight: false,
             auth: AuthMode::Required,
             require: Require::default(),
         }
@@ -71,7 +89,9 @@ mod tests {
     }
 
     fn found(router: &Router, method: &Method, path: &str) -> Option<String> {
-        router.find(method, path).map(|(_, r)| r.name.clone())
+        router
+            .find(method, path, &HeaderMap::new())
+            .map(|(_, r)| r.name.clone())
     }
 
     #[test]
@@ -116,11 +136,17 @@ mod tests {
             route("admin", prefix("/admin"), None),
             route("rest", prefix("/"), None),
         ]);
-        let (index, r) = router.find(&Method::GET, "/admin/x").unwrap();
+        let (index, r) = router
+            .find(&Method::GET, "/admin/x", &HeaderMap::new())
+            .unwrap();
         assert_eq!((index, r.name.as_str()), (1, "admin"));
-        let (index, r) = router.find(&Method::GET, "/publication").unwrap();
+        let (index, r) = router
+            .find(&Method::GET, "/publication", &HeaderMap::new())
+            .unwrap();
         assert_eq!((index, r.name.as_str()), (2, "rest"));
-        let (index, _) = router.find(&Method::GET, "/public").unwrap();
+        let (index, _) = router
+            .find(&Method::GET, "/public", &HeaderMap::new())
+            .unwrap();
         assert_eq!(index, 0);
     }
 
@@ -144,6 +170,36 @@ mod tests {
         );
         assert_eq!(found(&router, &Method::HEAD, "/admin"), None);
         assert_eq!(found(&router, &Method::DELETE, "/admin"), None);
+    }
+
+    #[test]
+    fn a_cors_preflight_route_matches_only_preflights() {
+        let mut preflight = route("preflight", prefix("/api"), None);
+        preflight.cors_preflight = true;
+        preflight.auth = AuthMode::None;
+        let router = Router::new(&[preflight, route("api", prefix("/api"), None)]);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ORIGIN,
+            http::HeaderValue::from_static("https://app.example"),
+        );
+        let name = |method: &Method, headers: &HeaderMap| {
+            router
+                .find(method, "/api/x", headers)
+                .map(|(_, r)| r.name.clone())
+        };
+        assert_eq!(name(&Method::OPTIONS, &headers).as_deref(), Some("api"));
+        headers.insert(
+            ACCESS_CONTROL_REQUEST_METHOD,
+            http::HeaderValue::from_static("PUT"),
+        );
+        assert_eq!(
+            name(&Method::OPTIONS, &headers).as_deref(),
+            Some("preflight")
+        );
+        assert_eq!(name(&Method::GET, &headers).as_deref(), Some("api"));
+        headers.remove(ORIGIN);
+        assert_eq!(name(&Method::OPTIONS, &headers).as_deref(), Some("api"));
     }
 
     #[test]

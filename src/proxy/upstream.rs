@@ -75,6 +75,11 @@ impl Upstream {
         }
     }
 
+    /// Whether requests go to the upstream over HTTP/2 (`upstream.http2`).
+    pub fn http2(&self) -> bool {
+        self.http2
+    }
+
     /// The upstream URI for a normalized path and the query to forward.
     pub fn uri(&self, path: &str, query: Option<&str>) -> Result<Uri, UpstreamError> {
         let mut pq = String::with_capacity(

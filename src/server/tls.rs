@@ -18,7 +18,9 @@ pub enum TlsError {
     Certificates { path: PathBuf },
     #[error("{path} holds no certificate")]
     NoCertificate { path: PathBuf },
-    #[error("cannot read a PEM private key (PKCS#8, PKCS#1 or SEC1) from {path}")]
+    #[error("{path}: certificate {number} is not a valid X.509 certificate")]
+    NotACertificate { path: PathBuf, number: usize },
+    #[error("cannot read a usable PEM private key (PKCS#8, PKCS#1 or SEC1) from {path}")]
     Key { path: PathBuf },
     /// rustls refused the pair (a key that does not match the certificate, an unsupported
     /// key type): its error says which.
@@ -33,6 +35,16 @@ pub fn server_config(config: &TlsConfig) -> Result<ServerConfig, TlsError> {
         path: config.key_file.clone(),
     })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // A key block whose content is no key is the key file's fault, not the pair's.
+    if provider
+        .key_provider
+        .load_private_key(key.clone_key())
+        .is_err()
+    {
+        return Err(TlsError::Key {
+            path: config.key_file.clone(),
+        });
+    }
     let mut server = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|cause| TlsError::Pair { cause })?
@@ -48,6 +60,10 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     crate::connector::read_ca_file(path).map_err(|e| match e {
         crate::connector::CaError::Empty { .. } => TlsError::NoCertificate {
             path: path.to_owned(),
+        },
+        crate::connector::CaError::NotACertificate { number, .. } => TlsError::NotACertificate {
+            path: path.to_owned(),
+            number,
         },
         _ => TlsError::Certificates {
             path: path.to_owned(),

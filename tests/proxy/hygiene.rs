@@ -220,6 +220,26 @@ fn cookie_and_query_tokens_work_and_the_query_token_is_removed() {
         &[&format!("Cookie: tg={token}; tg={other}")],
     ));
     assert_eq!(r.status, 400);
+    // The same token twice counts once, in a cookie and in the query (every occurrence of
+    // the query token is removed); different values are a 400 in both.
+    let r = s.tg.send(&get_with(
+        "/api/x",
+        &[&format!("Cookie: tg={token}; tg=\"{token}\"")],
+    ));
+    assert_eq!(r.status, 200);
+    let r = s.tg.send(&get(&format!(
+        "/api/x?access_token={token}&a=1&access_token={token}"
+    )));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["path"], "/api/x?a=1");
+    let r = s.tg.send(&get(&format!(
+        "/api/x?access_token={token}&access_token={other}"
+    )));
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["error_description"],
+        "token query parameter sent twice with different values"
+    );
 }
 
 #[test]

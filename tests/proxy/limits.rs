@@ -194,3 +194,35 @@ fn a_client_that_vanishes_frees_its_upstream_request() {
     );
     assert_eq!(tg.metric("tokengate_inflight_requests"), 0.0);
 }
+
+/// A request head of exactly `size` bytes on the wire (padded with an `X-Pad` header).
+fn head_of(size: usize) -> String {
+    let head = |pad: &str| {
+        format!("GET /open/x HTTP/1.1\r\nHost: t\r\nX-Pad: {pad}\r\nConnection: close\r\n\r\n")
+    };
+    let pad = "a".repeat(size - head("").len());
+    let raw = head(&pad);
+    assert_eq!(raw.len(), size);
+    raw
+}
+
+#[test]
+fn max_header_bytes_below_hyper_buffer_is_honoured_to_the_byte() {
+    let (tg, _jwks) = start("max_header_bytes: 4096", start_echo());
+    for (size, status) in [(4095, 200), (4096, 200), (4097, 431), (6000, 431)] {
+        assert_eq!(tg.send(&head_of(size)).status, status, "{size}-byte head");
+    }
+    assert_eq!(
+        tg.metric(r#"tokengate_requests_total{outcome="invalid_request",route="-"}"#),
+        2.0,
+        "counted like any refusal"
+    );
+}
+
+#[test]
+fn max_header_bytes_above_hyper_buffer_is_honoured_to_the_byte() {
+    let (tg, _jwks) = start("max_header_bytes: 10000", start_echo());
+    for (size, status) in [(9999, 200), (10000, 200), (10001, 431), (12000, 431)] {
+        assert_eq!(tg.send(&head_of(size)).status, status, "{size}-byte head");
+    }
+}

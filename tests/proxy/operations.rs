@@ -85,8 +85,11 @@ fn metrics_expose_every_family_with_bounded_labels() {
     assert!(text.contains(r#"tokengate_token_verifications_total{issuer="main",result="valid"} 1"#));
     assert!(text
         .contains(r#"tokengate_token_verifications_total{issuer="unknown",result="invalid"} 1"#));
-    assert!(text.contains(r#"tokengate_jwks_fetches_total{issuer="main",result="ok"} 1"#));
-    assert!(text.contains(r#"tokengate_jwks_fetches_total{issuer="down",result="http_status"}"#));
+    assert!(text
+        .contains(r#"tokengate_jwks_fetches_total{issuer="main",result="ok",trigger="start"} 1"#));
+    assert!(text.contains(
+        r#"tokengate_jwks_fetches_total{issuer="down",result="http_status",trigger="start"} 1"#
+    ));
     assert!(text.contains(r#"tokengate_jwks_keys{issuer="main"} 1"#));
     assert!(!text.contains("garbage"));
 }

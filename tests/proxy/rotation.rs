@@ -39,9 +39,19 @@ fn a_rotated_key_is_picked_up_by_one_refetch_without_a_restart() {
     let r = tg.send(&get_with("/x", &[&bearer(&token)]));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(jwks.fetch_count(), 2);
+    // Each fetch is counted once, with its result and what triggered it.
     let metrics = String::from_utf8(tg.admin_get("/metrics").body).unwrap();
     assert!(metrics
-        .contains(r#"tokengate_jwks_fetches_total{issuer="main",result="unknown_kid_refetch"} 1"#));
+        .contains(r#"tokengate_jwks_fetches_total{issuer="main",result="ok",trigger="start"} 1"#));
+    assert!(metrics.contains(
+        r#"tokengate_jwks_fetches_total{issuer="main",result="ok",trigger="unknown_kid"} 1"#
+    ));
+    let total: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with(r#"tokengate_jwks_fetches_total{issuer="main","#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(total, 2.0, "sum() is the number of fetches:\n{metrics}");
 }
 
 #[test]

@@ -50,6 +50,16 @@ impl Scene {
 
     /// The standard scene plus extra YAML sections (e.g. `token:` or `forward:`).
     pub fn with(extra: &str) -> Scene {
+        Scene::build(ROUTES, extra)
+    }
+
+    /// The standard issuers and upstream with `routes` (a whole `routes:` section) instead
+    /// of the standard routes.
+    pub fn with_routes(routes: &str) -> Scene {
+        Scene::build(routes, "")
+    }
+
+    fn build(routes: &str, extra: &str) -> Scene {
         let key = Signer::issuer_key();
         let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
         let down = JwksServer::start(&json!({"keys": []}));
@@ -63,7 +73,7 @@ impl Scene {
             "forward:\n  headers: { tenant-id: 'custom:tenant' }\n".to_owned()
         };
         let config = format!(
-            "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n    token_use: [access, id]\n  - name: down\n    cognito: {{ issuer: '{down_iss}' }}\n    client_ids: [{CLIENT}]\n{ROUTES}{forward}{extra}"
+            "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n    token_use: [access, id]\n  - name: down\n    cognito: {{ issuer: '{down_iss}' }}\n    client_ids: [{CLIENT}]\n{routes}{forward}{extra}"
         );
         let tg = Tokengate::start(&config, false);
         // `main` must have its keys before the scenario runs (`down` never will).

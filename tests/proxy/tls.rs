@@ -65,6 +65,48 @@ fn https_server_with(body: String, leaf: CertificateParams) -> (std::net::Socket
     (addr, ca.pem())
 }
 
+/// Starts an https server answering `body` with a self-signed certificate for 127.0.0.1
+/// made from `params` (no CA involved); returns its address and the certificate's PEM.
+fn self_signed_server(body: String, params: CertificateParams) -> (std::net::SocketAddr, String) {
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    (serve_tls(server, body), cert.pem())
+}
+
+fn serve_tls(server: rustls::ServerConfig, body: String) -> std::net::SocketAddr {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Bytes::from(body);
+    runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, body) = (acceptor.clone(), body.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = service_fn(move |_req| {
+                    let body = body.clone();
+                    async move { Ok::<_, Infallible>(hyper::Response::new(Full::new(body))) }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 fn config(addr: std::net::SocketAddr, upstream: std::net::SocketAddr, jwks: &str) -> String {
     format!(
         "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: 'https://idp.test/pool' }}\n    jwks_uri: 'https://{addr}/jwks.json'\n    client_ids: [{CLIENT}]\njwks: {{ fetch_timeout: 2s{jwks} }}\n"
@@ -133,7 +175,9 @@ fn keys_last_error_names_the_certificate_problem_of_a_jwks_endpoint() {
         "TLS: certificate not valid for the host name"
     );
     assert!(
-        tg.metric(r#"tokengate_jwks_fetches_total{issuer="main",result="connect"}"#) >= 1.0,
+        tg.metric(
+            r#"tokengate_jwks_fetches_total{issuer="main",result="connect",trigger="start"}"#
+        ) == 1.0,
         "the metric label stays `connect`"
     );
 }
@@ -159,5 +203,61 @@ fn an_https_upstream_behind_a_private_ca_needs_upstream_ca_file() {
     assert_eq!(
         r.status, 502,
         "an upstream certificate from an unknown CA is refused"
+    );
+}
+
+/// A self-signed server certificate as `openssl req -x509 -addext
+/// basicConstraints=critical,CA:FALSE` (or rcgen's default) makes it: a leaf, not a CA.
+fn self_signed_leaf() -> CertificateParams {
+    CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap()
+}
+
+#[test]
+fn a_self_signed_leaf_certificate_in_jwks_ca_file_is_trusted() {
+    let key = Signer::issuer_key();
+    let mut explicit = self_signed_leaf();
+    explicit.is_ca = IsCa::ExplicitNoCa;
+    for params in [self_signed_leaf(), explicit] {
+        let (addr, pem) = self_signed_server(json!({"keys": [key.jwk()]}).to_string(), params);
+        let upstream = start_echo();
+        let tg = Tokengate::start(&config(addr, upstream, &ca_file_option(&pem)), false);
+        let error = first_error(&tg);
+        assert!(error.is_empty(), "fetch failed: {error}");
+        let token = key.sign(&access_claims("https://idp.test/pool", "alice", &[]));
+        assert_eq!(tg.send(&get_with("/", &[&bearer(&token)])).status, 200);
+    }
+}
+
+#[test]
+fn a_self_signed_leaf_certificate_in_upstream_ca_file_is_trusted() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let (upstream, pem) = self_signed_server("hello over tls".to_owned(), self_signed_leaf());
+    let iss = jwks.issuer("p");
+    let config = format!(
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'https://{upstream}'{} }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n",
+        ca_file_option(&pem)
+    );
+    let tg = Tokengate::start(&config, true);
+    let r = tg.send(&get_with(
+        "/x",
+        &[&bearer(&key.sign(&access_claims(&iss, "a", &[])))],
+    ));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hello over tls");
+}
+
+#[test]
+fn a_self_signed_ca_certificate_used_as_the_server_certificate_is_named_in_last_error() {
+    // `openssl req -x509` without options marks its certificate CA:TRUE (OpenSSL's v3_ca
+    // section); WebPKI refuses a CA certificate as a server's own certificate.
+    let key = Signer::issuer_key();
+    let mut params = self_signed_leaf();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let (addr, pem) = self_signed_server(json!({"keys": [key.jwk()]}).to_string(), params);
+    let tg = Tokengate::start(&config(addr, start_echo(), &ca_file_option(&pem)), false);
+    assert_eq!(
+        first_error(&tg),
+        "TLS: a CA certificate used as the server's own certificate (make it with basicConstraints CA:FALSE)"
     );
 }

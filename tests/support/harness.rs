@@ -444,3 +444,91 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// An HTTP/1.1 upstream that records every request head exactly as it arrived on the wire
+/// (request line and header lines, up to the blank line) and answers `200 ok`, closing the
+/// connection. Heads arrive on the returned channel.
+pub fn start_raw_recorder() -> (SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                head.truncate(end + 2);
+                let _ = tx.send(head);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// The header lines of a recorded head (`name: value`, as sent), without the request line.
+pub fn head_lines(head: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(head)
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An answer to an h2c request: status and body.
+pub struct H2Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl H2Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One HTTP/2 request with prior knowledge (h2c) to `addr`. `uri` is absolute
+/// (`http://a.example/x`): its authority becomes `:authority` as written (userinfo too).
+/// `headers` are sent as separate fields in order (two `cookie` entries are two fields).
+pub fn h2c_request(addr: SocketAddr, method: &str, uri: &str, headers: &[(&str, &str)]) -> H2Reply {
+    use http_body_util::{BodyExt, Empty};
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    for (name, value) in headers {
+        request.headers_mut().append(
+            hyper::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            hyper::header::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    runtime().block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let response = send.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        H2Reply {
+            status,
+            body: body.to_vec(),
+        }
+    })
+}

@@ -258,3 +258,47 @@ fn error_display_names_the_claim() {
     };
     assert_eq!(error.to_string(), "cognito:groups has the wrong type");
 }
+
+#[test]
+fn numeric_dates_beyond_a_64_bit_time_are_out_of_range_not_not_a_number() {
+    for claim in [DateClaim::Exp, DateClaim::Nbf, DateClaim::Iat] {
+        for huge in [json!(1e300), json!(-1e300), json!(9.3e18), json!(-9.3e18)] {
+            let mut m = access(json!({}));
+            m.insert(claim.as_str().into(), huge.clone());
+            assert_eq!(
+                check(&both(), &m, NOW),
+                Err(ClaimError::OutOfRange { claim }),
+                "{} = {huge}",
+                claim.as_str()
+            );
+        }
+    }
+    let error = ClaimError::OutOfRange {
+        claim: DateClaim::Exp,
+    };
+    assert_eq!(error.description(), "exp out of range");
+    assert_eq!(error.to_string(), "exp out of range");
+    for (claim, text) in [(DateClaim::Nbf, "nbf"), (DateClaim::Iat, "iat")] {
+        let error = ClaimError::OutOfRange { claim };
+        assert_eq!(error.description(), format!("{text} out of range"));
+    }
+}
+
+#[test]
+fn numeric_dates_inside_a_64_bit_time_are_read() {
+    // Far in the future but a 64-bit time still holds it: a valid (if odd) expiry.
+    let m = access(json!({"exp": 9.2e18, "iat": 0, "nbf": -9.2e18}));
+    assert!(check(&both(), &m, NOW).is_ok());
+    let m = access(json!({"exp": u64::MAX}));
+    assert_eq!(
+        check(&both(), &m, NOW),
+        Err(ClaimError::OutOfRange {
+            claim: DateClaim::Exp
+        })
+    );
+    let m = access(json!({"exp": i64::MIN}));
+    assert!(matches!(
+        check(&both(), &m, NOW),
+        Err(ClaimError::Expired { .. })
+    ));
+}

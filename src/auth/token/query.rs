@@ -1,6 +1,8 @@
 //! The `query:NAME` source, and removing that parameter from the query forwarded upstream.
 //! Runs per request: no lock, no I/O, never logs a value.
 
+use std::borrow::Cow;
+
 use super::percent::{decoded_eq, percent_decode};
 use super::{Token, TokenError};
 
@@ -9,20 +11,25 @@ use super::{Token, TokenError};
 /// or empty. `index` is the source's index in `token.sources`, for the error.
 ///
 /// # Errors
-/// [`TokenError::DuplicateQueryParameter`] when two non-empty occurrences are sent.
+/// [`TokenError::AmbiguousQueryParameter`] when two non-empty occurrences decode to
+/// different values (the same value twice counts once, as for cookies).
 pub fn from_query(query: &str, name: &str, index: usize) -> Result<Option<Token>, TokenError> {
-    let mut found: Option<&str> = None;
+    let mut found: Option<Cow<'_, [u8]>> = None;
     for param in query.split('&') {
         let (key, value) = param.split_once('=').unwrap_or((param, ""));
         if value.is_empty() || !decoded_eq(key, name) {
             continue;
         }
-        if found.is_some() {
-            return Err(TokenError::DuplicateQueryParameter { index });
+        let value = percent_decode(value);
+        match &found {
+            Some(previous) if *previous != value => {
+                return Err(TokenError::AmbiguousQueryParameter { index });
+            }
+            Some(_) => {}
+            None => found = Some(value),
         }
-        found = Some(value);
     }
-    Ok(found.map(|v| Token::from_bytes(&percent_decode(v))))
+    Ok(found.map(|v| Token::from_bytes(&v)))
 }
 
 /// `query` without any `name` parameter (names compared after percent-decoding, as

@@ -55,6 +55,18 @@ impl Validator {
                 None
             }
         };
+        let cors_preflight = m.cors_preflight.unwrap_or(defaults::ROUTE_CORS_PREFLIGHT);
+        let preflight_problem = match (&m.methods, raw.auth.as_deref()) {
+            _ if !cors_preflight => None,
+            (Some(_), _) => {
+                Some("matches OPTIONS preflights only: it cannot be combined with methods")
+            }
+            (None, Some("none")) => None,
+            (None, _) => Some("needs auth: none (a browser sends a preflight without credentials)"),
+        };
+        if let Some(message) = preflight_problem {
+            self.problem(&format!("{at}.match.cors_preflight"), message);
+        }
         let methods = m.methods.map(|list| {
             if list.is_empty() {
                 self.problem(
@@ -106,6 +118,7 @@ impl Validator {
             name,
             path: path?,
             methods,
+            cors_preflight,
             auth,
             require,
         })
@@ -167,6 +180,7 @@ fn default_route() -> Route {
         name: "0".to_owned(),
         path: PathMatch::Prefix("/".to_owned()),
         methods: None,
+        cors_preflight: false,
         auth: AuthMode::Required,
         require: Require::default(),
     }

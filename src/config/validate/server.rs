@@ -11,6 +11,10 @@ use crate::config::raw::{RawAdmin, RawServer, RawTls};
 use crate::config::{AdminConfig, ServerConfig, TlsConfig};
 use crate::server::tls::TlsError;
 
+/// The smallest `server.max_header_bytes` (SPEC section 2): a request line and a few
+/// ordinary headers must always fit.
+const MIN_HEADER_BYTES: usize = 1024;
+
 impl Validator {
     pub(super) fn server(&mut self, map: &Mapping) -> ServerConfig {
         let raw: RawServer = self.section(map, "server");
@@ -25,6 +29,17 @@ impl Validator {
             defaults::SERVER_IDLE_TIMEOUT,
             "server.idle_timeout",
         );
+        let max_header_bytes = self.size(
+            raw.max_header_bytes,
+            defaults::SERVER_MAX_HEADER_BYTES,
+            "server.max_header_bytes",
+        );
+        if (1..MIN_HEADER_BYTES).contains(&max_header_bytes) {
+            self.problem(
+                "server.max_header_bytes",
+                format!("must be at least {MIN_HEADER_BYTES}"),
+            );
+        }
         ServerConfig {
             listen: self.addr_or(
                 raw.listen.as_deref(),
@@ -32,11 +47,7 @@ impl Validator {
                 "server.listen",
             ),
             tls,
-            max_header_bytes: self.size(
-                raw.max_header_bytes,
-                defaults::SERVER_MAX_HEADER_BYTES,
-                "server.max_header_bytes",
-            ),
+            max_header_bytes,
             header_read_timeout: self.positive(header_read_timeout, "server.header_read_timeout"),
             idle_timeout: self.positive(idle_timeout, "server.idle_timeout"),
             max_connections: self.size(

@@ -329,3 +329,91 @@ fn key_lifecycle_settings_are_parsed_and_checked() {
     let p = paths(&format!("jwks: {{ ca_file: '{ca}' }}\n"));
     assert_eq!(p, ["jwks.ca_file"], "a file without a certificate");
 }
+
+#[test]
+fn max_header_bytes_must_be_at_least_1024() {
+    let e = load("server: { max_header_bytes: 1023 }\n").unwrap_err();
+    assert_eq!(e.problems[0].path, "server.max_header_bytes");
+    assert_eq!(e.problems[0].message, "must be at least 1024");
+    assert_eq!(e.problems.len(), 1);
+    let c = load("server: { max_header_bytes: 1024 }\n").unwrap();
+    assert_eq!(c.server.max_header_bytes, 1024);
+}
+
+/// A PEM file of `label` whose base64 is valid but whose content is not a certificate
+/// or key.
+fn garbage_pem(name: &str, label: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("tokengate-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "-----BEGIN {label}-----\nZ2FyYmFnZSBnYXJiYWdlIGdhcmJhZ2U=\n-----END {label}-----\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn every_pem_file_must_hold_a_valid_item_of_its_kind() {
+    let ca = garbage_pem("ca.pem", "CERTIFICATE");
+    let e = load(&format!("jwks: {{ ca_file: '{ca}' }}\n")).unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert_eq!(e.problems[0].path, "jwks.ca_file");
+    let text = MINIMAL.replace(
+        "http://127.0.0.1:3000",
+        &format!("https://127.0.0.1:3000, ca_file: '{ca}'"),
+    );
+    let e = load_str(&text, &no_env).unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert_eq!(e.problems[0].path, "upstream.ca_file");
+
+    // A good pair, then each file swapped for a garbage one.
+    let dir = std::env::temp_dir().join(format!("tokengate-pem-{}", std::process::id()));
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (crt, pem_key) = (dir.join("good.crt"), dir.join("good.key"));
+    std::fs::write(&crt, cert.pem()).unwrap();
+    std::fs::write(&pem_key, key.serialize_pem()).unwrap();
+    let tls =
+        |c: &str, k: &str| format!("server: {{ tls: {{ cert_file: '{c}', key_file: '{k}' }} }}\n");
+    let (crt, pem_key) = (crt.display().to_string(), pem_key.display().to_string());
+    assert!(load(&tls(&crt, &pem_key)).is_ok());
+    let bad_crt = garbage_pem("tls.crt", "CERTIFICATE");
+    assert_eq!(paths(&tls(&bad_crt, &pem_key)), ["server.tls.cert_file"]);
+    let bad_key = garbage_pem("tls.key", "PRIVATE KEY");
+    assert_eq!(paths(&tls(&crt, &bad_key)), ["server.tls.key_file"]);
+    // A key file holding a certificate (the wrong kind) is no key.
+    assert_eq!(paths(&tls(&crt, &crt)), ["server.tls.key_file"]);
+}
+
+#[test]
+fn cors_preflight_is_an_opt_in_for_auth_none_routes_without_methods() {
+    let c = load("routes:\n  - { match: { path_prefix: /api, cors_preflight: true }, auth: none }\n  - { match: { path_prefix: /api } }\n").unwrap();
+    assert!(c.routes[0].cors_preflight);
+    assert!(!c.routes[1].cors_preflight);
+    let c = load("routes:\n  - { match: { path_prefix: /api, cors_preflight: false } }\n").unwrap();
+    assert!(!c.routes[0].cors_preflight);
+    let e = load("routes:\n  - { match: { path_prefix: /api, cors_preflight: true, methods: [OPTIONS] }, auth: none }\n").unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert_eq!(e.problems[0].path, "routes[0].match.cors_preflight");
+    assert!(e.problems[0].message.contains("methods"), "{e}");
+    for auth in ["required", "optional"] {
+        let e = load(&format!(
+            "routes:\n  - {{ match: {{ path: /api, cors_preflight: true }}, auth: {auth} }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert_eq!(e.problems[0].path, "routes[0].match.cors_preflight");
+    }
+    let e = load("routes:\n  - { match: { path: /api, cors_preflight: true } }\n").unwrap_err();
+    assert_eq!(
+        e.problems[0].path, "routes[0].match.cors_preflight",
+        "default auth is required"
+    );
+}

@@ -60,6 +60,10 @@ pub enum TlsProblem {
     WrongPurpose,
     #[error("certificate signature invalid")]
     BadSignature,
+    /// The server's own certificate says CA:TRUE: WebPKI never accepts a CA certificate as
+    /// a server's (`openssl req -x509` makes one unless told `basicConstraints=CA:FALSE`).
+    #[error("a CA certificate used as the server's own certificate (make it with basicConstraints CA:FALSE)")]
+    CaAsServerCertificate,
     /// Any other certificate problem (encoding, extensions, algorithms).
     #[error("certificate refused")]
     OtherCertificate,
@@ -134,6 +138,14 @@ impl TlsProblem {
                 CertificateError::InvalidPurpose
                 | CertificateError::InvalidPurposeContext { .. } => TlsProblem::WrongPurpose,
                 CertificateError::BadSignature => TlsProblem::BadSignature,
+                CertificateError::Other(other)
+                    if matches!(
+                        other.0.downcast_ref::<webpki::Error>(),
+                        Some(webpki::Error::CaUsedAsEndEntity)
+                    ) =>
+                {
+                    TlsProblem::CaAsServerCertificate
+                }
                 _ => TlsProblem::OtherCertificate,
             },
             rustls::Error::NoCertificatesPresented => TlsProblem::NoCertificate,
@@ -203,6 +215,13 @@ mod tests {
                 CertificateError::BadEncoding,
                 TlsProblem::OtherCertificate,
                 "TLS: certificate refused",
+            ),
+            (
+                CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+                    webpki::Error::CaUsedAsEndEntity,
+                ))),
+                TlsProblem::CaAsServerCertificate,
+                "TLS: a CA certificate used as the server's own certificate (make it with basicConstraints CA:FALSE)",
             ),
         ];
         for (cert, problem, text) in cases {

@@ -145,3 +145,55 @@ async fn keys_unconfirmed_for_max_stale_are_dropped_and_restored_by_a_fetch() {
     );
     handle.abort();
 }
+
+/// The `tokengate_jwks_fetches_total` samples of the rendered metrics: (labels, value).
+fn fetch_samples(metrics: &Metrics) -> Vec<(String, f64)> {
+    let text = String::from_utf8(metrics.render()).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("tokengate_jwks_fetches_total{"))
+        .filter_map(|l| l.split_once("} "))
+        .map(|(labels, v)| (labels.to_owned(), v.parse().unwrap_or(f64::NAN)))
+        .collect()
+}
+
+fn fetches(metrics: &Metrics, result: &str, trigger: &str) -> f64 {
+    let labels = format!(r#"issuer="main",result="{result}",trigger="{trigger}""#);
+    fetch_samples(metrics)
+        .into_iter()
+        .find(|(l, _)| *l == labels)
+        .map_or(0.0, |(_, v)| v)
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_fetch_is_counted_once_with_its_result_and_what_triggered_it() {
+    let (refresher, script) = task(true, None);
+    let (keys, metrics) = (refresher.keys.clone(), refresher.metrics.clone());
+    let handle = tokio::spawn(refresher.run());
+    advance(Duration::from_millis(250)).await;
+    assert_eq!(fetches(&metrics, "ok", "start"), 1.0);
+
+    // A token with an unknown kid, past the floor: one refetch, counted once.
+    advance(Duration::from_secs(31)).await;
+    assert!(keys
+        .refetch_for_unknown_kid(Duration::from_secs(30))
+        .is_some());
+    advance(Duration::from_millis(500)).await;
+    assert_eq!(calls(&script), 2);
+    assert_eq!(fetches(&metrics, "ok", "unknown_kid"), 1.0);
+
+    // The interval's refresh fails; the backoff retries are `retry`.
+    script.ok.store(false, std::sync::atomic::Ordering::SeqCst);
+    advance(Duration::from_secs(67 * 60)).await;
+    assert_eq!(fetches(&metrics, "http_status", "refresh"), 1.0);
+    advance(Duration::from_secs(4)).await;
+    assert!(fetches(&metrics, "http_status", "retry") >= 2.0);
+
+    let total: f64 = fetch_samples(&metrics).iter().map(|(_, v)| v).sum();
+    assert_eq!(
+        total,
+        calls(&script) as f64,
+        "sum() of the family is the number of fetches: {:?}",
+        fetch_samples(&metrics)
+    );
+    handle.abort();
+}

@@ -53,16 +53,57 @@ pub fn set_forwarded(
     Ok(())
 }
 
-/// The host the client asked for: the `Host` header (HTTP/1.1; only when sent once), else
-/// the URI's authority (HTTP/2 `:authority`). `None` when `Host` was sent twice or neither
-/// is present.
-pub fn request_host(uri: &Uri, headers: &HeaderMap) -> Option<HeaderValue> {
+/// The one host the client asked for, which `Host` towards the upstream and
+/// `X-Forwarded-Host` both carry (SPEC section 5): the URI's authority (HTTP/2
+/// `:authority`, or an HTTP/1.1 absolute-form target), else the `Host` header. `Ok(None)`
+/// when the request names no host (HTTP/1.0).
+///
+/// # Errors
+/// - [`HeaderError::DuplicateHost`]: `Host` sent more than once (which one would the
+///   upstream read?);
+/// - [`HeaderError::ConflictingHost`]: an authority and a `Host` header that differ
+///   (compared ASCII case-insensitively; RFC 9113 section 8.3.1, RFC 9112 section 3.2.2);
+/// - [`HeaderError::HostUserinfo`]: `user@` in the authority or the `Host` header (RFC 9110
+///   section 4.2.4: a recipient treats userinfo as an error).
+pub fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<Option<HeaderValue>, HeaderError> {
     let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (Some(host), None) => Some(host.clone()),
-        (Some(_), Some(_)) => None,
-        (None, _) => uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+    let host = match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => return Err(HeaderError::DuplicateHost),
+        (host, None) => host,
+    };
+    if host.is_some_and(|h| h.as_bytes().contains(&b'@')) {
+        return Err(HeaderError::HostUserinfo);
+    }
+    let Some(authority) = uri
+        .authority()
+        .map(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(host.cloned());
+    };
+    if authority.contains('@') {
+        return Err(HeaderError::HostUserinfo);
+    }
+    if host.is_some_and(|h| !h.as_bytes().eq_ignore_ascii_case(authority.as_bytes())) {
+        return Err(HeaderError::ConflictingHost);
+    }
+    // An authority is always a valid header value; `host` is the fallback all the same.
+    Ok(HeaderValue::from_str(authority)
+        .ok()
+        .or_else(|| host.cloned()))
+}
+
+/// Sets the one `Host` header the upstream receives to `host` (from [`request_host`]),
+/// replacing what the client sent, or removes it when the request named no host.
+///
+/// # Errors
+/// [`HeaderError::TooManyHeaders`] when the map is full.
+pub fn set_host(headers: &mut HeaderMap, host: Option<HeaderValue>) -> Result<(), HeaderError> {
+    match host {
+        Some(host) => set(headers, HOST, host),
+        None => {
+            headers.remove(HOST);
+            Ok(())
+        }
     }
 }

@@ -181,7 +181,7 @@ fn connection_cannot_remove_or_alter_what_tokengate_sets() {
         ("x-forwarded-for", "10.0.0.1"),
         ("host", "api.example.com"),
     ]);
-    let host = request_host(&Uri::from_static("/x"), &headers);
+    let host = request_host(&Uri::from_static("/x"), &headers).unwrap();
     rules.strip_request(&mut headers);
     rules
         .add_identity(&mut headers, &identity(), &claims())
@@ -321,13 +321,66 @@ fn client_forwarded_proto_and_host_are_replaced() {
 }
 
 #[test]
-fn request_host_prefers_the_host_header_then_the_authority() {
-    let headers = request(&[("host", "a.example")]);
+fn request_host_is_the_authority_else_the_one_host_header() {
     let uri = Uri::from_static("https://b.example/x");
-    assert_eq!(request_host(&uri, &headers).unwrap(), "a.example");
-    assert_eq!(request_host(&uri, &HeaderMap::new()).unwrap(), "b.example");
-    let two = request(&[("host", "a.example"), ("host", "c.example")]);
-    assert_eq!(request_host(&uri, &two), None);
+    let origin = Uri::from_static("/x");
+    let host = request(&[("host", "a.example")]);
+    assert_eq!(request_host(&origin, &host).unwrap().unwrap(), "a.example");
+    assert_eq!(
+        request_host(&uri, &HeaderMap::new()).unwrap().unwrap(),
+        "b.example"
+    );
+    let same = request(&[("host", "B.Example")]);
+    assert_eq!(request_host(&uri, &same).unwrap().unwrap(), "b.example");
+    assert_eq!(request_host(&origin, &HeaderMap::new()).unwrap(), None);
+}
+
+#[test]
+fn request_host_refuses_two_hosts_a_conflict_and_userinfo() {
+    let uri = Uri::from_static("https://b.example/x");
+    let origin = Uri::from_static("/x");
+    let two = request(&[("host", "a.example"), ("host", "a.example")]);
+    assert_eq!(request_host(&origin, &two), Err(HeaderError::DuplicateHost));
+    let other = request(&[("host", "a.example")]);
+    assert_eq!(
+        request_host(&uri, &other),
+        Err(HeaderError::ConflictingHost)
+    );
+    let userinfo = Uri::from_static("https://user@b.example/x");
+    assert_eq!(
+        request_host(&userinfo, &HeaderMap::new()),
+        Err(HeaderError::HostUserinfo)
+    );
+    let userinfo = request(&[("host", "user:pw@a.example")]);
+    assert_eq!(
+        request_host(&origin, &userinfo),
+        Err(HeaderError::HostUserinfo)
+    );
+}
+
+#[test]
+fn cookie_fields_are_joined_into_one_header_in_order() {
+    let mut headers = request(&[
+        ("cookie", "session=abc"),
+        ("x-other", "1"),
+        ("cookie", " "),
+        ("cookie", "csrf=xyz; theme=dark"),
+    ]);
+    join_cookies(&mut headers).unwrap();
+    assert_eq!(
+        get(&headers, "cookie"),
+        [b"session=abc; csrf=xyz; theme=dark"]
+    );
+    let mut one = request(&[("cookie", "a=1;b=2")]);
+    join_cookies(&mut one).unwrap();
+    assert_eq!(
+        get(&one, "cookie"),
+        [b"a=1;b=2"],
+        "one field is left as sent"
+    );
+    let mut none = request(&[("x-other", "1")]);
+    join_cookies(&mut none).unwrap();
+    assert!(get(&none, "cookie").is_empty());
 }
 
 #[test]
