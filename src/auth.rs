@@ -18,7 +18,7 @@ use crate::config::{Alg, IssuerConfig, TokenUse};
 use crate::jwks::{IssuerKeys, VerifyKey};
 
 pub use claims::ClaimError;
-pub use identity::{Identity, IdentityError};
+pub use identity::Identity;
 pub use jwt::ParseError;
 pub use policy::PolicyError;
 pub use token::Token;
@@ -86,8 +86,6 @@ pub enum Rule {
     BadSignature,
     #[error("{0}")]
     Claim(ClaimError),
-    #[error("{0}")]
-    Identity(IdentityError),
 }
 
 impl AuthError {
@@ -134,7 +132,6 @@ impl AuthError {
                 Rule::KeyMismatch => "key does not match alg",
                 Rule::BadSignature => "bad signature",
                 Rule::Claim(c) => c.description(),
-                Rule::Identity(_) => "claim cannot be forwarded in a header",
             },
         }
     }
@@ -265,13 +262,13 @@ impl Verifier {
             .map_or(0.0, |d| d.as_secs_f64());
         let checked = claims::check(&issuer.config, &parsed.payload, now)
             .map_err(|c| reject(Rule::Claim(c)))?;
+        // Infallible: no claim character makes a valid token fail (SPEC section 3, item 8).
         let identity = Identity::build(
             &issuer.config,
             &parsed.payload,
             &checked,
             parsed.payload_b64,
-        )
-        .map_err(|e| reject(Rule::Identity(e)))?;
+        );
         Ok(Verified {
             issuer: index,
             kid: kid.clone(),

@@ -15,6 +15,9 @@ mod statuses;
 #[path = "proxy/hygiene.rs"]
 mod hygiene;
 
+#[path = "proxy/identity_values.rs"]
+mod identity_values;
+
 #[path = "proxy/operations.rs"]
 mod operations;
 

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::fold::{fold, folded_eq, folded_starts_with};
 use super::reserved::IdentityHeader;
 use super::{hop_by_hop, set, HeaderError};
+use crate::auth::identity::encode;
 use crate::auth::Identity;
 use crate::config::{AuthorizationForward, ForwardConfig};
 
@@ -120,9 +121,9 @@ impl HeaderRules {
     }
 
     /// Sets (replacing) the identity headers of a verified token, `claims_header` and each
-    /// `forward.headers` entry whose claim is present and representable (string as is,
-    /// number or bool as JSON text, array of strings joined with `,`; anything else, or a
-    /// value with control characters, is skipped). Call after [`HeaderRules::strip_request`].
+    /// `forward.headers` entry whose claim is present and not `null`, encoded by
+    /// [`encode`] (SPEC section 5, "Identity header values": escaped, never skipped).
+    /// Call after [`HeaderRules::strip_request`].
     ///
     /// # Errors
     /// [`HeaderError::TooManyHeaders`] when the map is full.
@@ -133,7 +134,7 @@ impl HeaderRules {
         claims: &Map<String, Value>,
     ) -> Result<(), HeaderError> {
         for (name, claim) in &self.extra {
-            if let Some(value) = claims.get(claim).and_then(claim_value) {
+            if let Some(value) = claims.get(claim).and_then(encode::header_value) {
                 set(headers, name.clone(), value)?;
             }
         }
@@ -158,28 +159,4 @@ impl HeaderRules {
         set(headers, names.issuer.clone(), identity.issuer.clone())?;
         Ok(())
     }
-}
-
-/// A claim as a header value, or `None` when it has no header form.
-fn claim_value(claim: &Value) -> Option<HeaderValue> {
-    let text = match claim {
-        Value::String(s) => return HeaderValue::from_bytes(s.as_bytes()).ok(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Array(items) => {
-            let mut joined = String::new();
-            for (i, item) in items.iter().enumerate() {
-                let Value::String(s) = item else {
-                    return None;
-                };
-                if i > 0 {
-                    joined.push(',');
-                }
-                joined.push_str(s);
-            }
-            joined
-        }
-        Value::Null | Value::Object(_) => return None,
-    };
-    HeaderValue::from_bytes(text.as_bytes()).ok()
 }

@@ -209,7 +209,7 @@ fn identity_headers_are_present_and_exact() {
     rules
         .add_identity(&mut headers, &identity(), &claims())
         .unwrap();
-    let expected: [(&str, &[u8]); 13] = [
+    let expected: [(&str, &[u8]); 14] = [
         ("x-auth-sub", b"user-1"),
         ("x-auth-username", b"alice"),
         ("x-auth-email", b"alice@example.com"),
@@ -222,15 +222,15 @@ fn identity_headers_are_present_and_exact() {
         ("x-level", b"3"),
         ("x-roles", b"a,b"),
         ("x-admin", b"true"),
+        ("x-obj", br#"{"k":"v"}"#),
         ("x-auth-sub", b"user-1"),
     ];
     for (name, value) in expected {
         assert_eq!(get(&headers, name), [value], "{name}");
     }
     assert!(headers.get("x-auth-scope").is_none(), "scope absent");
-    assert!(headers.get("x-obj").is_none(), "object claim skipped");
     assert!(headers.get("x-missing").is_none(), "missing claim skipped");
-    assert_eq!(headers.len(), 12);
+    assert_eq!(headers.len(), 13);
 }
 
 #[test]
@@ -260,19 +260,25 @@ fn disabled_claims_header_is_not_set() {
 }
 
 #[test]
-fn claim_with_control_characters_is_skipped() {
-    let mut claims = Map::new();
-    claims.insert(
-        "custom:tenant".into(),
-        Value::String("a\r\nx-auth-sub: admin".into()),
-    );
-    claims.insert("roles".into(), serde_json::json!(["a", 1]));
+fn forward_headers_escape_every_claim_and_skip_only_null_or_absent() {
+    let claims = serde_json::json!({
+        "custom:tenant": "a\r\nx-auth-sub: admin",
+        "custom:level": null,
+        "roles": ["a,b", "c", 1],
+        "admin": "50%",
+    });
+    let Value::Object(claims) = claims else {
+        unreachable!()
+    };
     let mut headers = HeaderMap::new();
     rules()
         .add_identity(&mut headers, &identity(), &claims)
         .unwrap();
-    assert!(headers.get("tenant-id").is_none());
-    assert!(headers.get("x-roles").is_none(), "mixed array skipped");
+    assert_eq!(get(&headers, "tenant-id"), [b"a%0D%0Ax-auth-sub: admin"]);
+    assert!(headers.get("x-auth-sub").is_some_and(|v| v == "user-1"));
+    assert_eq!(get(&headers, "x-roles"), [b"a%2Cb,c,1"], "mixed array kept");
+    assert_eq!(get(&headers, "x-admin"), [b"50%25"]);
+    assert!(headers.get("x-level").is_none(), "null claim skipped");
 }
 
 #[test]
