@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use http::{HeaderName, Method, Uri};
 
+pub use crate::auth::claim_path::ClaimPath;
 pub use problem::{ConfigError, Problem};
 pub use validate::{load_file, load_str};
 
@@ -317,8 +318,8 @@ pub struct Require {
     pub groups_all: Vec<String>,
     /// The space-separated `scope` claim must contain all of these.
     pub scopes_all: Vec<String>,
-    /// claim name -> accepted values (the claim must equal one of them).
-    pub claims: Vec<(String, Vec<String>)>,
+    /// claim -> accepted texts (the claim must match one of them; reference section 3.7).
+    pub claims: Vec<(ClaimPath, Vec<String>)>,
 }
 
 impl Require {
@@ -375,8 +376,8 @@ pub struct ForwardConfig {
     pub claims_header: Option<HeaderName>,
     /// Whether the Authorization header reaches the upstream.
     pub authorization: AuthorizationForward,
-    /// extra header -> claim name.
-    pub headers: Vec<(HeaderName, String)>,
+    /// extra header -> claim (a top-level name or a JSON Pointer).
+    pub headers: Vec<(HeaderName, ClaimPath)>,
 }
 
 /// How log lines are written (`log.format`).

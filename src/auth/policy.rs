@@ -1,9 +1,9 @@
-//! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, claims.
-//! Pure and allocation-free over the verified claims.
+//! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, claims
+//! (matched by `auth/claim_path.rs`). Pure and allocation-free over the verified claims.
 
 use serde_json::Value;
 
-use crate::auth::Verified;
+use crate::auth::{claim_path, Verified};
 use crate::config::Require;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,16 +61,8 @@ pub fn check(require: &Require, verified: &Verified) -> Result<(), PolicyError> 
     {
         return Err(PolicyError::Scope);
     }
-    for (name, accepted) in &require.claims {
-        let ok = match claims.get(name) {
-            Some(Value::String(s)) => accepted.iter().any(|a| a == s),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => {
-                let text = v.to_string();
-                accepted.contains(&text)
-            }
-            _ => false,
-        };
-        if !ok {
+    for (claim, accepted) in &require.claims {
+        if !claim_path::matches(claim.lookup(claims), accepted) {
             return Err(PolicyError::Claim);
         }
     }

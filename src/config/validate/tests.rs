@@ -194,6 +194,50 @@ fn routes_are_stored_normalized_with_names_and_requirements() {
 }
 
 #[test]
+fn claim_names_may_be_json_pointers_and_values_are_normalised_to_text() {
+    let c = load("routes:\n  - match: { path_prefix: / }\n    require: { claims: { level: [5, '6'], beta: [true], ratio: [0.5], '/identities/0/providerName': [Google], '/a~1b~0c': [x] } }\n").unwrap();
+    let claims = &c.routes[0].require.claims;
+    let find = |name: &str| {
+        claims
+            .iter()
+            .find(|(claim, _)| *claim == name)
+            .map(|(claim, values)| (claim.is_pointer(), values.clone()))
+            .unwrap_or_else(|| panic!("{name} missing from {claims:?}"))
+    };
+    assert_eq!(find("level"), (false, vec!["5".to_owned(), "6".to_owned()]));
+    assert_eq!(find("beta"), (false, vec!["true".to_owned()]));
+    assert_eq!(find("ratio"), (false, vec!["0.5".to_owned()]));
+    assert_eq!(
+        find("/identities/0/providerName"),
+        (true, vec!["Google".to_owned()])
+    );
+    assert_eq!(find("/a~1b~0c"), (true, vec!["x".to_owned()]));
+}
+
+#[test]
+fn bad_claim_pointers_and_values_are_refused_with_their_key_paths() {
+    let e = load("routes:\n  - match: { path_prefix: / }\n    require: { claims: { '/identities/~2': [x], 'custom:tenant': [acme, null, {a: b}], empty: [], '/ok~': [y] } }\nforward: { headers: { x-idp: '/identities/0/provider~Name' } }\n").unwrap_err();
+    let p: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        p,
+        [
+            "routes[0].require.claims./identities/~2",
+            "routes[0].require.claims./ok~",
+            "routes[0].require.claims.custom:tenant[1]",
+            "routes[0].require.claims.custom:tenant[2]",
+            "routes[0].require.claims.empty",
+            "forward.headers.x-idp",
+        ]
+    );
+    assert!(e.problems[0].message.contains("RFC 6901"), "{e}");
+    // A name that does not start with `/` is a top-level claim: `~` is just a character.
+    assert!(load(
+        "routes:\n  - match: { path_prefix: / }\n    require: { claims: { 'a~2': [x] } }\n"
+    )
+    .is_ok());
+}
+
+#[test]
 fn token_sources_are_parsed_and_checked() {
     let c = load("token: { sources: ['cookie:id', 'query:t', header] }\n").unwrap();
     assert_eq!(

@@ -10,7 +10,7 @@ use super::fold::{fold, folded_eq, folded_starts_with};
 use super::reserved::IdentityHeader;
 use super::{hop_by_hop, set, HeaderError};
 use crate::auth::Identity;
-use crate::config::{AuthorizationForward, ForwardConfig};
+use crate::config::{AuthorizationForward, ClaimPath, ForwardConfig};
 
 /// The identity header names, precomputed from `forward.header_prefix`.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub struct HeaderRules {
     /// `None` only if the prefix cannot make header names (validation refuses that config).
     identity: Option<IdentityNames>,
     claims_header: Option<HeaderName>,
-    extra: Vec<(HeaderName, String)>,
+    extra: Vec<(HeaderName, ClaimPath)>,
 }
 
 impl HeaderRules {
@@ -133,7 +133,7 @@ impl HeaderRules {
         claims: &Map<String, Value>,
     ) -> Result<(), HeaderError> {
         for (name, claim) in &self.extra {
-            if let Some(value) = claims.get(claim).and_then(claim_value) {
+            if let Some(value) = claim.lookup(claims).and_then(claim_value) {
                 set(headers, name.clone(), value)?;
             }
         }

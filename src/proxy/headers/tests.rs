@@ -19,16 +19,19 @@ fn forward(authorization: AuthorizationForward) -> ForwardConfig {
         headers: vec![
             (
                 HeaderName::from_static("tenant-id"),
-                "custom:tenant".to_owned(),
+                "custom:tenant".parse().unwrap(),
             ),
             (
                 HeaderName::from_static("x-level"),
-                "custom:level".to_owned(),
+                "custom:level".parse().unwrap(),
             ),
-            (HeaderName::from_static("x-roles"), "roles".to_owned()),
-            (HeaderName::from_static("x-admin"), "admin".to_owned()),
-            (HeaderName::from_static("x-obj"), "obj".to_owned()),
-            (HeaderName::from_static("x-missing"), "missing".to_owned()),
+            (HeaderName::from_static("x-roles"), "roles".parse().unwrap()),
+            (HeaderName::from_static("x-admin"), "admin".parse().unwrap()),
+            (HeaderName::from_static("x-obj"), "obj".parse().unwrap()),
+            (
+                HeaderName::from_static("x-missing"),
+                "missing".parse().unwrap(),
+            ),
         ],
     }
 }
@@ -273,6 +276,33 @@ fn claim_with_control_characters_is_skipped() {
         .unwrap();
     assert!(headers.get("tenant-id").is_none());
     assert!(headers.get("x-roles").is_none(), "mixed array skipped");
+}
+
+#[test]
+fn a_forward_header_can_name_a_claim_by_json_pointer() {
+    let mut config = forward(AuthorizationForward::Keep);
+    config.headers = vec![
+        (
+            HeaderName::from_static("x-idp"),
+            "/identities/0/providerName".parse().unwrap(),
+        ),
+        (HeaderName::from_static("x-slash"), "/a~1b".parse().unwrap()),
+        (
+            HeaderName::from_static("x-none"),
+            "/identities/1/providerName".parse().unwrap(),
+        ),
+    ];
+    let claims = serde_json::json!({
+        "identities": [{"providerName": "Google", "primary": "true"}],
+        "a/b": "escaped",
+    });
+    let mut headers = HeaderMap::new();
+    HeaderRules::new(&config)
+        .add_identity(&mut headers, &identity(), claims.as_object().unwrap())
+        .unwrap();
+    assert_eq!(get(&headers, "x-idp"), [b"Google"]);
+    assert_eq!(get(&headers, "x-slash"), [b"escaped"]);
+    assert!(headers.get("x-none").is_none());
 }
 
 #[test]

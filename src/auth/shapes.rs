@@ -1,0 +1,199 @@
+//! Every token shape Cognito issues verifies, and each `require` form has a case that passes
+//! and one that is refused (reference sections 3.5 and 3.7; COGNITO-NOTES section 5): V2/V3
+//! pre-token-generation claims of every JSON type in ID and access tokens, federated users,
+//! machine-to-machine access tokens, resource-bound access tokens. Real signatures; the
+//! `require` rules come from YAML through the validator, as an operator writes them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::config::{load_str, Require};
+use crate::dev_issuer::DevKey;
+use crate::jwks::{KeySet, SetOrigin};
+
+const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Shapes";
+const WEB: &str = "web-client";
+const M2M: &str = "m2m-client";
+const NOW: u64 = 1_800_000_000;
+
+fn key() -> DevKey {
+    DevKey::from_pem(
+        "k1",
+        include_str!("../../tests/fixtures/keys/issuer-rsa2048.pem"),
+    )
+    .unwrap()
+}
+
+/// The issuer as configured in YAML (`extra` lines are added to it), and its verifier.
+fn verifier(extra: &str) -> Verifier {
+    let config = load_str(
+        &format!(
+            "upstream: {{ url: http://127.0.0.1:1 }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{ISS}' }}\n    client_ids: [{WEB}, {M2M}]\n    token_use: [access, id]\n{extra}"
+        ),
+        &|_| None,
+    )
+    .unwrap();
+    let keys = Arc::new(IssuerKeys::new());
+    keys.publish(KeySet::new(
+        crate::jwks::parse_jwks(key().jwks().to_string().as_bytes())
+            .unwrap()
+            .0,
+        SetOrigin::Static,
+        SystemTime::now(),
+    ));
+    let config = config.issuers.into_iter().next().unwrap();
+    Verifier::new(vec![Issuer { config, keys }], 8192)
+}
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+fn verify_with(verifier: &Verifier, claims: &Value) -> Result<Verified, AuthError> {
+    verifier.verify(&key().sign(claims).unwrap(), now())
+}
+
+fn verify(claims: &Value) -> Verified {
+    verify_with(&verifier(""), claims).unwrap_or_else(|e| panic!("{e}: {claims}"))
+}
+
+/// `require:` as written under a route (YAML flow mapping), through the validator.
+fn require(yaml: &str) -> Require {
+    let config = load_str(
+        &format!(
+            "upstream: {{ url: http://127.0.0.1:1 }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{ISS}' }}\n    client_ids: [{WEB}]\nroutes:\n  - match: {{ path_prefix: / }}\n    require: {yaml}\n"
+        ),
+        &|_| None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    config.routes.into_iter().next().unwrap().require
+}
+
+fn allowed(rule: &str, v: &Verified) -> Result<(), PolicyError> {
+    policy::check(&require(rule), v)
+}
+
+/// A user's access token as Cognito issues it with a V2 pre-token-generation trigger that
+/// adds claims of every JSON type.
+fn v2_access() -> Value {
+    json!({
+        "sub": "aaaa-1111", "iss": ISS, "token_use": "access", "client_id": WEB,
+        "username": "alice", "scope": "aws.cognito.signin.user.admin orders/read",
+        "cognito:groups": ["admin", "dev"], "version": 2, "event_id": "e-1",
+        "exp": NOW + 3600, "iat": NOW, "auth_time": NOW, "jti": "j-1", "origin_jti": "o-1",
+        "custom:tenant": "acme", "tier": 3, "beta": true, "discount": 0.25,
+        "regions": ["eu", "us"], "levels": [1, 2, 3], "flags": [true, "x", 7],
+        "profile": {"plan": "gold", "seats": 10}, "nothing": null,
+        "amr": ["pwd", "mfa"], "acr": "urn:amazon:cognito:acr:mfa",
+    })
+}
+
+/// The same user's ID token with V2 claims.
+fn v2_id() -> Value {
+    json!({
+        "sub": "aaaa-1111", "iss": ISS, "token_use": "id", "aud": WEB,
+        "cognito:username": "alice", "email": "alice@example.com", "email_verified": true,
+        "phone_number_verified": false, "cognito:groups": ["admin"], "event_id": "e-1",
+        "exp": NOW + 3600, "iat": NOW, "auth_time": NOW, "jti": "j-2", "origin_jti": "o-1",
+        "custom:tenant": "acme", "tier": 3, "beta": true, "regions": ["eu"],
+        "address": {"formatted": "1 Main St"}, "nothing": null, "at_hash": "h", "nonce": "n",
+    })
+}
+
+#[test]
+fn claims_match_by_top_level_name() {
+    let v = verify(&v2_access());
+    assert_eq!(
+        allowed("{ claims: { 'custom:tenant': [acme] } }", &v),
+        Ok(())
+    );
+    assert_eq!(
+        allowed("{ claims: { 'custom:tenant': [globex] } }", &v),
+        Err(PolicyError::Claim)
+    );
+    assert_eq!(
+        allowed("{ claims: { 'custom:missing': [acme] } }", &v),
+        Err(PolicyError::Claim)
+    );
+}
+
+#[test]
+fn numbers_and_booleans_match_whether_yaml_quotes_them_or_not() {
+    let v = verify(&v2_access());
+    for rule in [
+        "{ claims: { tier: [3] } }",
+        "{ claims: { tier: ['3'] } }",
+        "{ claims: { beta: [true] } }",
+        "{ claims: { beta: ['true'] } }",
+        "{ claims: { discount: [0.25] } }",
+        "{ claims: { tier: [1, 2, 3] } }",
+    ] {
+        assert_eq!(allowed(rule, &v), Ok(()), "{rule}");
+    }
+    for rule in [
+        "{ claims: { tier: [4] } }",
+        "{ claims: { beta: [false] } }",
+        "{ claims: { tier: ['3.0'] } }",
+    ] {
+        assert_eq!(allowed(rule, &v), Err(PolicyError::Claim), "{rule}");
+    }
+}
+
+#[test]
+fn an_array_claim_matches_when_any_element_does() {
+    let v = verify(&v2_access());
+    assert_eq!(allowed("{ claims: { regions: [us] } }", &v), Ok(()));
+    assert_eq!(allowed("{ claims: { levels: [2] } }", &v), Ok(()));
+    assert_eq!(allowed("{ claims: { amr: [mfa] } }", &v), Ok(()));
+    assert_eq!(allowed("{ claims: { flags: [7] } }", &v), Ok(()));
+    assert_eq!(
+        allowed("{ claims: { regions: [ap] } }", &v),
+        Err(PolicyError::Claim)
+    );
+}
+
+#[test]
+fn objects_and_null_never_match_but_a_pointer_reaches_inside() {
+    let v = verify(&v2_access());
+    assert_eq!(
+        allowed("{ claims: { profile: [gold] } }", &v),
+        Err(PolicyError::Claim)
+    );
+    assert_eq!(
+        allowed("{ claims: { nothing: ['null', ''] } }", &v),
+        Err(PolicyError::Claim)
+    );
+    assert_eq!(allowed("{ claims: { /profile/plan: [gold] } }", &v), Ok(()));
+    assert_eq!(allowed("{ claims: { /profile/seats: [10] } }", &v), Ok(()));
+    assert_eq!(allowed("{ claims: { /regions/1: [us] } }", &v), Ok(()));
+    assert_eq!(
+        allowed("{ claims: { /profile/plan: [silver] } }", &v),
+        Err(PolicyError::Claim)
+    );
+    assert_eq!(
+        allowed("{ claims: { /regions/2: [us] } }", &v),
+        Err(PolicyError::Claim)
+    );
+}
+
+#[test]
+fn every_listed_claim_must_match() {
+    let v = verify(&v2_id());
+    assert_eq!(
+        allowed(
+            "{ claims: { 'custom:tenant': [acme], email_verified: [true] } }",
+            &v
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        allowed(
+            "{ claims: { 'custom:tenant': [acme], phone_number_verified: [true] } }",
+            &v
+        ),
+        Err(PolicyError::Claim)
+    );
+}
