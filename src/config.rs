@@ -318,6 +318,8 @@ pub struct Require {
     pub groups_all: Vec<String>,
     /// The space-separated `scope` claim must contain all of these.
     pub scopes_all: Vec<String>,
+    /// The space-separated `scope` claim must contain at least one of these.
+    pub scopes_any: Vec<String>,
     /// claim -> accepted texts (the claim must match one of them; reference section 3.7).
     pub claims: Vec<(ClaimPath, Vec<String>)>,
 }
@@ -329,6 +331,7 @@ impl Require {
             && self.groups_any.is_empty()
             && self.groups_all.is_empty()
             && self.scopes_all.is_empty()
+            && self.scopes_any.is_empty()
             && self.claims.is_empty()
     }
 }

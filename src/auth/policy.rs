@@ -1,4 +1,5 @@
-//! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, claims
+//! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, scopes_any,
+//! claims
 //! (matched by `auth/claim_path.rs`). Pure and allocation-free over the verified claims.
 
 use serde_json::Value;
@@ -16,6 +17,8 @@ pub enum PolicyError {
     GroupsAll,
     #[error("missing scope")]
     Scope,
+    #[error("missing scope")]
+    ScopesAny,
     #[error("claim not allowed")]
     Claim,
 }
@@ -27,6 +30,7 @@ impl PolicyError {
             PolicyError::GroupsAny => "missing group",
             PolicyError::GroupsAll => "missing group",
             PolicyError::Scope => "missing scope",
+            PolicyError::ScopesAny => "missing scope",
             PolicyError::Claim => "claim not allowed",
         }
     }
@@ -54,12 +58,12 @@ pub fn check(require: &Require, verified: &Verified) -> Result<(), PolicyError> 
         return Err(PolicyError::GroupsAll);
     }
     let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
-    if !require
-        .scopes_all
-        .iter()
-        .all(|s| scope.split(' ').any(|have| have == s))
-    {
+    let has_scope = |wanted: &String| scope.split(' ').any(|have| have == wanted);
+    if !require.scopes_all.iter().all(has_scope) {
         return Err(PolicyError::Scope);
+    }
+    if !require.scopes_any.is_empty() && !require.scopes_any.iter().any(has_scope) {
+        return Err(PolicyError::ScopesAny);
     }
     for (claim, accepted) in &require.claims {
         if !claim_path::matches(claim.lookup(claims), accepted) {

@@ -197,3 +197,39 @@ fn every_listed_claim_must_match() {
         Err(PolicyError::Claim)
     );
 }
+
+#[test]
+fn scopes_any_needs_one_listed_scope_and_scopes_all_every_one() {
+    let v = verify(&v2_access());
+    assert_eq!(
+        allowed("{ scopes_any: [orders/write, orders/read] }", &v),
+        Ok(())
+    );
+    assert_eq!(
+        allowed("{ scopes_any: [orders/write, orders/delete] }", &v),
+        Err(PolicyError::ScopesAny)
+    );
+    assert_eq!(
+        allowed("{ scopes_any: [orders] }", &v),
+        Err(PolicyError::ScopesAny),
+        "a prefix of a scope is not the scope"
+    );
+    assert_eq!(
+        allowed("{ scopes_all: [orders/read, aws.cognito.signin.user.admin], scopes_any: [orders/read] }", &v),
+        Ok(())
+    );
+    assert_eq!(
+        allowed(
+            "{ scopes_all: [orders/read, orders/write], scopes_any: [orders/read] }",
+            &v
+        ),
+        Err(PolicyError::Scope)
+    );
+    // An ID token has no scope: any scope rule refuses it.
+    let id = verify(&v2_id());
+    assert_eq!(
+        allowed("{ scopes_any: [openid] }", &id),
+        Err(PolicyError::ScopesAny)
+    );
+    assert_eq!(PolicyError::ScopesAny.description(), "missing scope");
+}

@@ -139,7 +139,7 @@ impl Validator {
         }
     }
 
-    /// `require` at `at`: token uses, groups, scopes and claim values.
+    /// `require` at `at`: token uses, groups, scopes (all, any) and claim values.
     fn require(&mut self, r: RawRequire, at: &str) -> Require {
         let token_use = self
             .token_uses(r.token_use.as_deref(), &format!("{at}.token_use"))
@@ -149,9 +149,25 @@ impl Validator {
             token_use,
             groups_any: r.groups_any.unwrap_or_default(),
             groups_all: r.groups_all.unwrap_or_default(),
-            scopes_all: r.scopes_all.unwrap_or_default(),
+            scopes_all: self.scopes(r.scopes_all, &format!("{at}.scopes_all")),
+            scopes_any: self.scopes(r.scopes_any, &format!("{at}.scopes_any")),
             claims,
         }
+    }
+
+    /// `require.scopes_all` / `.scopes_any` at `at`: each one non-empty scope without
+    /// whitespace (the `scope` claim is split on spaces, so such a scope could never match).
+    fn scopes(&mut self, raw: Option<Vec<String>>, at: &str) -> Vec<String> {
+        let scopes = raw.unwrap_or_default();
+        for (i, scope) in scopes.iter().enumerate() {
+            if scope.is_empty() || scope.chars().any(char::is_whitespace) {
+                self.problem(
+                    &format!("{at}[{i}]"),
+                    "a scope is one non-empty word (the scope claim is split on spaces)",
+                );
+            }
+        }
+        scopes
     }
 
     /// `require.claims` at `at`: each name a top-level claim or a valid JSON Pointer, each

@@ -238,6 +238,25 @@ fn bad_claim_pointers_and_values_are_refused_with_their_key_paths() {
 }
 
 #[test]
+fn scopes_are_single_non_empty_words() {
+    let c = load("routes:\n  - match: { path_prefix: / }\n    require: { scopes_any: [orders/read, orders/write], scopes_all: [openid] }\n").unwrap();
+    assert_eq!(
+        c.routes[0].require.scopes_any,
+        ["orders/read", "orders/write"]
+    );
+    assert_eq!(c.routes[0].require.scopes_all, ["openid"]);
+    let p = paths("routes:\n  - match: { path_prefix: / }\n    require: { scopes_any: [ok, 'a b', ''], scopes_all: [' x'] }\n");
+    assert_eq!(
+        p,
+        [
+            "routes[0].require.scopes_all[0]",
+            "routes[0].require.scopes_any[1]",
+            "routes[0].require.scopes_any[2]",
+        ]
+    );
+}
+
+#[test]
 fn token_sources_are_parsed_and_checked() {
     let c = load("token: { sources: ['cookie:id', 'query:t', header] }\n").unwrap();
     assert_eq!(
