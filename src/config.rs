@@ -208,6 +208,9 @@ pub enum IssuerKind {
         client_ids: Vec<String>,
         /// Non-empty: the token uses accepted.
         token_use: Vec<TokenUse>,
+        /// Resource binding: when non-empty, an access token's `aud` (string or array)
+        /// must intersect it. Empty: an access token's `aud` is not judged.
+        audiences: Vec<String>,
     },
     /// Generic OIDC rules: `aud` (string or array) intersects `audiences`.
     Generic {

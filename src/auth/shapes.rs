@@ -233,3 +233,39 @@ fn scopes_any_needs_one_listed_scope_and_scopes_all_every_one() {
     );
     assert_eq!(PolicyError::ScopesAny.description(), "missing scope");
 }
+
+/// A user's access token requested with a resource indicator (RFC 8707): `aud` names the
+/// resource server, `client_id` still the app client.
+fn bound_access(aud: Value) -> Value {
+    let mut claims = v2_access();
+    claims["aud"] = aud;
+    claims
+}
+
+#[test]
+fn resource_bound_access_tokens_verify_when_aud_intersects_audiences() {
+    let bound = verifier("    audiences: ['https://orders.example.com']\n");
+    for aud in [
+        json!("https://orders.example.com"),
+        json!(["https://billing.example.com", "https://orders.example.com"]),
+    ] {
+        let v = verify_with(&bound, &bound_access(aud.clone())).unwrap();
+        assert_eq!(v.identity.client_id, WEB, "{aud}");
+    }
+    for claims in [
+        bound_access(json!("https://billing.example.com")),
+        bound_access(json!(["https://billing.example.com"])),
+        v2_access(),
+    ] {
+        let e = verify_with(&bound, &claims).unwrap_err();
+        assert_eq!(e.description(), "aud not allowed", "{claims}");
+    }
+    // ID tokens keep `aud` = client id: resource binding does not apply to them.
+    assert!(verify_with(&bound, &v2_id()).is_ok());
+    // Without `audiences`, an access token's `aud` is not judged.
+    assert!(verify_with(
+        &verifier(""),
+        &bound_access(json!("https://any.example.com"))
+    )
+    .is_ok());
+}

@@ -151,6 +151,31 @@ fn http_jwks_is_allowed_on_loopback_or_with_allow_http() {
 }
 
 #[test]
+fn cognito_issuers_accept_audiences_for_resource_binding() {
+    let c = load("").unwrap();
+    assert!(
+        matches!(&c.issuers[0].kind, IssuerKind::Cognito { audiences, .. } if audiences.is_empty())
+    );
+    let text = MINIMAL.replace(
+        "client_ids: [abc]",
+        "client_ids: [abc]\n    audiences: ['https://api.example.com', 'urn:orders']",
+    );
+    let c = load_str(&text, &no_env).unwrap();
+    assert!(matches!(
+        &c.issuers[0].kind,
+        IssuerKind::Cognito { audiences, .. } if audiences == &["https://api.example.com", "urn:orders"]
+    ));
+    let text = MINIMAL.replace("client_ids: [abc]", "client_ids: [abc]\n    audiences: []");
+    assert!(load_str(&text, &no_env).is_ok(), "empty: not judged");
+    let text = MINIMAL.replace(
+        "client_ids: [abc]",
+        "client_ids: [abc]\n    audiences: [a, '']",
+    );
+    let e = load_str(&text, &no_env).unwrap_err();
+    assert_eq!(e.problems[0].path, "issuers[0].audiences");
+}
+
+#[test]
 fn duplicate_issuer_names_and_urls_are_refused() {
     let text = "upstream: { url: http://127.0.0.1:3000 }\nissuers:\n  - { name: a, issuer: 'https://x', audiences: [a] }\n  - { name: a, issuer: 'https://x', audiences: [a] }\n";
     let p: Vec<String> = load_str(text, &no_env)
