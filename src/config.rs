@@ -266,6 +266,9 @@ pub enum TokenSource {
     Cookie(String),
     /// `query:NAME`: the query parameter of this name (letters, digits, `-_.`).
     Query(String),
+    /// `header:NAME`: the raw token as this header's whole value (lower case; never
+    /// `authorization`, `cookie`, `host`, `content-length` or a hop-by-hop header).
+    NamedHeader(HeaderName),
 }
 
 /// `token`.

@@ -300,6 +300,37 @@ fn token_sources_are_parsed_and_checked() {
 }
 
 #[test]
+fn a_named_token_header_is_a_valid_header_a_client_can_send() {
+    let c = load("token: { sources: ['header:X-Api-Token', header, 'cookie:id'] }\n").unwrap();
+    assert_eq!(
+        c.token.sources,
+        vec![
+            TokenSource::NamedHeader(http::HeaderName::from_static("x-api-token")),
+            TokenSource::Header,
+            TokenSource::Cookie("id".into()),
+        ]
+    );
+    let e = load("token: { sources: ['header:', 'header:bad name', 'header:Authorization', 'header:cookie', 'header:connection', 'header:host', 'header:x-t', 'header:X-T'] }\n").unwrap_err();
+    let p: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        p,
+        [
+            "token.sources[0]",
+            "token.sources[1]",
+            "token.sources[2]",
+            "token.sources[3]",
+            "token.sources[4]",
+            "token.sources[5]",
+            "token.sources[7]",
+        ]
+    );
+    let text = e.to_string();
+    assert!(text.contains("use `header` for Authorization"), "{text}");
+    assert!(text.contains("use `cookie:NAME`"), "{text}");
+    assert!(text.contains("duplicate source"), "{text}");
+}
+
+#[test]
 fn durations_are_parsed_and_bad_ones_reported() {
     let c = load("server: { header_read_timeout: 500ms, shutdown_grace: 5m }\njwks: { refresh_interval: 2h }\n").unwrap();
     assert_eq!(c.server.header_read_timeout, Duration::from_millis(500));

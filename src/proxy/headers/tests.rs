@@ -316,6 +316,30 @@ fn authorization_is_stripped_or_kept_as_configured() {
 }
 
 #[test]
+fn a_named_token_header_goes_with_authorization_when_it_is_stripped() {
+    let sources = [
+        crate::config::TokenSource::NamedHeader(HeaderName::from_static("x-api-token")),
+        crate::config::TokenSource::Header,
+    ];
+    let sent = [
+        ("authorization", "Bearer t"),
+        ("x-api-token", "t"),
+        ("x-other", "o"),
+    ];
+    let mut headers = request(&sent);
+    HeaderRules::new(&forward(AuthorizationForward::Strip))
+        .with_token_sources(&sources)
+        .strip_request(&mut headers);
+    assert_eq!(names(&headers), ["x-other"]);
+    let mut headers = request(&sent);
+    rules()
+        .with_token_sources(&sources)
+        .strip_request(&mut headers);
+    assert_eq!(get(&headers, "x-api-token"), [b"t"]);
+    assert_eq!(get(&headers, "authorization"), [b"Bearer t"]);
+}
+
+#[test]
 fn x_forwarded_for_is_appended_to_every_incoming_value() {
     let mut headers = request(&[("x-forwarded-for", "a, b"), ("x-forwarded-for", "c")]);
     set_forwarded(&mut headers, IpAddr::V4(Ipv4Addr::LOCALHOST), false, None).unwrap();
