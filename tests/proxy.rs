@@ -59,3 +59,6 @@ mod build_health;
 
 #[path = "proxy/sources.rs"]
 mod sources;
+
+#[path = "proxy/shapes.rs"]
+mod shapes;

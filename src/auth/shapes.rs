@@ -15,6 +15,7 @@ use crate::dev_issuer::DevKey;
 use crate::jwks::{KeySet, SetOrigin};
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Shapes";
+const POOL: &str = "us-east-1_Shapes";
 const WEB: &str = "web-client";
 const M2M: &str = "m2m-client";
 const NOW: u64 = 1_800_000_000;
@@ -268,4 +269,148 @@ fn resource_bound_access_tokens_verify_when_aud_intersects_audiences() {
         &bound_access(json!("https://any.example.com"))
     )
     .is_ok());
+}
+
+/// A federated (Google) user's ID token from the hosted UI: `identities` is an array of
+/// objects whose `primary` and `dateCreated` are strings and `issuer` is null; Cognito puts
+/// the user in the `<poolId>_Google` group.
+fn federated_id(provider: &str) -> Value {
+    json!({
+        "sub": "bbbb-2222", "iss": ISS, "token_use": "id", "aud": WEB,
+        "cognito:username": format!("{}_102613502779525861182", provider.to_lowercase()),
+        "cognito:groups": [format!("{POOL}_{provider}")], "email": "bob@example.com",
+        "email_verified": false, "at_hash": "h", "nonce": "n", "origin_jti": "o-2",
+        "jti": "j-3", "auth_time": NOW, "iat": NOW, "exp": NOW + 3600,
+        "identities": [{"userId": "102613502779525861182", "providerName": provider,
+                        "providerType": provider, "issuer": null, "primary": "true",
+                        "dateCreated": "1682704282933"}],
+    })
+}
+
+/// The same user's access token: no `identities`, the provider group.
+fn federated_access(provider: &str) -> Value {
+    json!({
+        "sub": "bbbb-2222", "iss": ISS, "token_use": "access", "client_id": WEB,
+        "username": format!("{}_102613502779525861182", provider.to_lowercase()),
+        "cognito:groups": [format!("{POOL}_{provider}")], "version": 2,
+        "scope": "openid email", "origin_jti": "o-2", "jti": "j-4", "event_id": "e-2",
+        "auth_time": NOW, "iat": NOW, "exp": NOW + 3600,
+    })
+}
+
+/// A machine-to-machine access token (client credentials, or GetClientToken): no
+/// `username`, `cognito:groups`, `origin_jti` or `auth_time`; `sub` is the client id;
+/// custom scopes of a resource server.
+fn m2m() -> Value {
+    json!({
+        "sub": M2M, "iss": ISS, "token_use": "access", "client_id": M2M,
+        "scope": "orders/read orders/write", "version": 2, "jti": "j-5",
+        "iat": NOW, "exp": NOW + 3600,
+    })
+}
+
+#[test]
+fn v2_tokens_with_claims_of_every_json_type_verify() {
+    for claims in [v2_access(), v2_id()] {
+        let v = verify(&claims);
+        assert_eq!(v.identity.sub, "aaaa-1111");
+        assert_eq!(v.identity.username, "alice");
+        // Every added claim is kept as signed, whatever its type.
+        for (name, value) in claims.as_object().unwrap() {
+            assert_eq!(v.claims.get(name), Some(value), "{name}");
+        }
+    }
+    let access = verify(&v2_access());
+    assert_eq!(access.identity.groups, "admin,dev");
+    assert_eq!(access.identity.client_id, WEB);
+    let id = verify(&v2_id());
+    assert_eq!(id.identity.email.as_ref().unwrap(), "alice@example.com");
+    assert_eq!(id.identity.token_use, "id");
+}
+
+#[test]
+fn federated_tokens_verify_and_policies_reach_into_identities() {
+    let id = verify(&federated_id("Google"));
+    assert_eq!(id.identity.username, "google_102613502779525861182");
+    assert_eq!(id.identity.groups, format!("{POOL}_Google").as_str());
+    let access = verify(&federated_access("Google"));
+    assert_eq!(access.identity.groups, format!("{POOL}_Google").as_str());
+
+    let google = "{ claims: { /identities/0/providerName: [Google] } }";
+    assert_eq!(allowed(google, &id), Ok(()));
+    let facebook = verify(&federated_id("Facebook"));
+    assert_eq!(allowed(google, &facebook), Err(PolicyError::Claim));
+    // The access token has no `identities`: a pointer into them never matches.
+    assert_eq!(allowed(google, &access), Err(PolicyError::Claim));
+    // `primary` is the string "true" in tokens: it matches the configured `true`.
+    assert_eq!(
+        allowed("{ claims: { /identities/0/primary: [true] } }", &id),
+        Ok(())
+    );
+    assert_eq!(
+        allowed("{ claims: { email_verified: [true] } }", &id),
+        Err(PolicyError::Claim)
+    );
+    let group = format!("{{ groups_any: [{POOL}_Google] }}");
+    assert_eq!(allowed(&group, &access), Ok(()));
+    assert_eq!(
+        allowed(&group, &verify(&federated_access("Facebook"))),
+        Err(PolicyError::GroupsAny)
+    );
+}
+
+#[test]
+fn m2m_access_tokens_verify_without_username_groups_or_origin_jti() {
+    let v = verify(&m2m());
+    assert_eq!(v.token_use, Some(TokenUse::Access));
+    assert_eq!(v.identity.sub, M2M);
+    // No `username`: the header is empty; the client is `x-auth-client-id`.
+    assert_eq!(v.identity.username, "");
+    assert_eq!(v.identity.client_id, M2M);
+    assert_eq!(v.identity.groups, "");
+    assert_eq!(
+        v.identity.scope.as_ref().unwrap(),
+        "orders/read orders/write"
+    );
+}
+
+#[test]
+fn m2m_policies_by_scope_and_client_id_pass_and_refuse() {
+    let v = verify(&m2m());
+    let user = verify(&v2_access());
+    let machine_writer = format!(
+        "{{ token_use: [access], scopes_any: [orders/write], claims: {{ client_id: [{M2M}] }} }}"
+    );
+    assert_eq!(allowed(&machine_writer, &v), Ok(()));
+    // A user's token from the web client lacks both the scope and the client.
+    assert_eq!(allowed(&machine_writer, &user), Err(PolicyError::ScopesAny));
+    assert_eq!(
+        allowed(&format!("{{ claims: {{ client_id: [{M2M}] }} }}"), &user),
+        Err(PolicyError::Claim)
+    );
+    assert_eq!(
+        allowed("{ scopes_all: [orders/read, orders/write] }", &v),
+        Ok(())
+    );
+    assert_eq!(
+        allowed("{ scopes_all: [orders/read, orders/delete] }", &v),
+        Err(PolicyError::Scope)
+    );
+    assert_eq!(
+        allowed("{ groups_any: [admin] }", &v),
+        Err(PolicyError::GroupsAny)
+    );
+    assert_eq!(
+        allowed("{ token_use: [id] }", &v),
+        Err(PolicyError::TokenUse)
+    );
+    // With resource binding, an M2M token bound to the resource passes; unbound is 401.
+    let bound = verifier("    audiences: ['https://orders.example.com']\n");
+    let mut claims = m2m();
+    claims["aud"] = json!(["https://orders.example.com"]);
+    assert!(verify_with(&bound, &claims).is_ok());
+    assert_eq!(
+        verify_with(&bound, &m2m()).unwrap_err().description(),
+        "aud not allowed"
+    );
 }
