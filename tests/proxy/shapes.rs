@@ -304,3 +304,84 @@ fn resource_bound_access_tokens_need_their_aud_to_name_the_resource() {
     m2m["aud"] = json!("https://anything.example.com");
     s.allowed("/api/x", &m2m);
 }
+
+/// `tokengate verify` on the scene's own config file: exit status and JSON.
+fn verify(s: &Shapes, claims: &Value, args: &[&str]) -> (Option<i32>, Value) {
+    let token = s.key.sign(claims);
+    let out = std::process::Command::new(BIN)
+        .args(["verify", "--config", s.tg.config.to_str().unwrap()])
+        .args(args)
+        .arg(&token)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), json)
+}
+
+#[test]
+fn verify_shows_every_shape_valid_with_its_claims_and_judges_a_route_on_request() {
+    let s = Shapes::start();
+    let m2m = s.m2m(&s.iss, "orders/read orders/write");
+    let google = s.federated_id("Google");
+    let v2 = s.v2_access();
+    for claims in [&m2m, &google, &v2, &s.v2_id()] {
+        let (code, v) = verify(&s, claims, &[]);
+        assert_eq!(code, Some(0), "{v}");
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["reason"], "ok");
+        assert_eq!(v["issuer"], "main");
+        assert_eq!(&v["claims"], claims);
+        assert!(v.get("route").is_none());
+    }
+
+    // --path: the route and its verdict, as the proxy would decide.
+    let (code, v) = verify(
+        &s,
+        &m2m,
+        &["--path", "/writers/orders?x=1", "--method", "post"],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        v["route"],
+        json!({"name": "writers", "allowed": true, "reason": "ok"})
+    );
+    let (_, v) = verify(&s, &google, &["--path", "/google/x"]);
+    assert_eq!(v["route"]["allowed"], true);
+    let facebook = s.federated_id("Facebook");
+    let (code, v) = verify(&s, &facebook, &["--path", "/google/x"]);
+    // The token is valid (exit 0); the route refuses it.
+    assert_eq!(code, Some(0));
+    assert_eq!(v["valid"], true);
+    assert_eq!(
+        v["route"],
+        json!({"name": "google", "allowed": false, "reason": "claim not allowed"})
+    );
+    assert_eq!(v["claims"]["identities"][0]["providerName"], "Facebook");
+    let (_, v) = verify(&s, &v2, &["--path", "/writers/x"]);
+    assert_eq!(v["route"]["reason"], "missing scope");
+
+    // Resource binding is part of verification: an unbound token of `bound` is invalid.
+    let (code, v) = verify(
+        &s,
+        &s.m2m(&s.bound_iss, "orders/write"),
+        &["--path", "/api/x"],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["issuer"], "bound");
+    assert_eq!(v["reason"], "aud not allowed");
+    assert_eq!(
+        v["route"],
+        json!({"name": "any", "allowed": false, "reason": "aud not allowed"})
+    );
+    let (_, v) = verify(&s, &m2m, &["--path", "/a/%2F/b"]);
+    assert_eq!(v["route"]["allowed"], false);
+    assert_eq!(v["route"]["name"], Value::Null);
+}
