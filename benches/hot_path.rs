@@ -50,6 +50,7 @@ fn setup() -> (Verifier, Verifier, String) {
             issuer: ISS.into(),
             jwks_uri: http::Uri::from_static("https://example.com/jwks.json"),
             kind: IssuerKind::Cognito {
+                audiences: vec![],
                 client_ids: vec!["client".into()],
                 token_use: vec![TokenUse::Access],
             },

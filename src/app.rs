@@ -142,7 +142,7 @@ pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snap
         verifier: Verifier::with_cache(issuers, config.token.max_bytes, config.token.cache_entries),
         cache_counters: (metrics.verify_cache("hit"), metrics.verify_cache("miss")),
         router: Router::new(&config.routes),
-        headers: HeaderRules::new(&config.forward),
+        headers: HeaderRules::new(&config.forward).with_token_sources(&config.token.sources),
         upstream: config.upstream.as_ref().map(Upstream::new),
         route_counters,
         issuer_counters,

@@ -2,6 +2,7 @@
 //! issuer's current key set with one lock-free load and never fetches, locks or blocks.
 
 pub mod cache;
+pub mod claim_path;
 pub mod claims;
 pub mod identity;
 pub mod jwt;
@@ -298,3 +299,6 @@ fn algorithm(alg: Alg) -> Algorithm {
 
 #[cfg(test)]
 mod attacks;
+
+#[cfg(test)]
+mod shapes;

@@ -45,6 +45,13 @@ pub enum Command {
         config: PathBuf,
         /// The token; read from stdin when absent
         token: Option<String>,
+        /// Also judge a request to this path (with its query, if any) as the proxy would:
+        /// route, then the route's `require`; the verdict is printed as `route`
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// The method of that request
+        #[arg(long, value_name = "METHOD", default_value = "GET", requires = "path")]
+        method: String,
     },
     /// Print a token's header and payload WITHOUT verifying it (exit 1 if not a JWT)
     Decode {

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use http::{HeaderName, Method, Uri};
 
+pub use crate::auth::claim_path::ClaimPath;
 pub use problem::{ConfigError, Problem};
 pub use validate::{load_file, load_str};
 
@@ -207,6 +208,9 @@ pub enum IssuerKind {
         client_ids: Vec<String>,
         /// Non-empty: the token uses accepted.
         token_use: Vec<TokenUse>,
+        /// Resource binding: when non-empty, an access token's `aud` (string or array)
+        /// must intersect it. Empty: an access token's `aud` is not judged.
+        audiences: Vec<String>,
     },
     /// Generic OIDC rules: `aud` (string or array) intersects `audiences`.
     Generic {
@@ -262,6 +266,9 @@ pub enum TokenSource {
     Cookie(String),
     /// `query:NAME`: the query parameter of this name (letters, digits, `-_.`).
     Query(String),
+    /// `header:NAME`: the raw token as this header's whole value (lower case; never
+    /// `authorization`, `cookie`, `host`, `content-length` or a hop-by-hop header).
+    NamedHeader(HeaderName),
 }
 
 /// `token`.
@@ -317,8 +324,10 @@ pub struct Require {
     pub groups_all: Vec<String>,
     /// The space-separated `scope` claim must contain all of these.
     pub scopes_all: Vec<String>,
-    /// claim name -> accepted values (the claim must equal one of them).
-    pub claims: Vec<(String, Vec<String>)>,
+    /// The space-separated `scope` claim must contain at least one of these.
+    pub scopes_any: Vec<String>,
+    /// claim -> accepted texts (the claim must match one of them; reference section 3.7).
+    pub claims: Vec<(ClaimPath, Vec<String>)>,
 }
 
 impl Require {
@@ -328,6 +337,7 @@ impl Require {
             && self.groups_any.is_empty()
             && self.groups_all.is_empty()
             && self.scopes_all.is_empty()
+            && self.scopes_any.is_empty()
             && self.claims.is_empty()
     }
 }
@@ -378,8 +388,8 @@ pub struct ForwardConfig {
     pub claims_header: Option<HeaderName>,
     /// Whether the Authorization header reaches the upstream.
     pub authorization: AuthorizationForward,
-    /// extra header -> claim name.
-    pub headers: Vec<(HeaderName, String)>,
+    /// extra header -> claim (a top-level name or a JSON Pointer).
+    pub headers: Vec<(HeaderName, ClaimPath)>,
 }
 
 /// How log lines are written (`log.format`).

@@ -18,7 +18,16 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::CheckConfig { file }) => cmd::check_config::run(&file),
-        Some(Command::Verify { config, token }) => cmd::verify::run(&config, token),
+        Some(Command::Verify {
+            config,
+            token,
+            path,
+            method,
+        }) => cmd::verify::run(
+            &config,
+            token,
+            path.as_deref().map(|p| (method.as_str(), p)),
+        ),
         Some(Command::Decode { token }) => cmd::decode::run(token),
         Some(Command::Demo { listen, admin }) => cmd::demo::run(listen, admin),
         Some(Command::Healthcheck { config, timeout }) => cmd::healthcheck::run(&config, timeout),

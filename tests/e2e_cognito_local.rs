@@ -157,7 +157,11 @@ fn cognito_local_tokens_through_tokengate_signed_in_refreshed_and_refused() {
     let Some(cl) = CognitoLocal::start() else {
         return;
     };
-    let pool = cl.call("CreateUserPool", &json!({"PoolName": "tokengate-e2e"}));
+    let pool = cl.call(
+        "CreateUserPool",
+        &json!({"PoolName": "tokengate-e2e", "Schema": [
+            {"Name": "tenant", "AttributeDataType": "String", "Mutable": true}]}),
+    );
     let pool_id = pool["UserPool"]["Id"].as_str().unwrap().to_owned();
     let client = cl.call(
         "CreateUserPoolClient",
@@ -179,12 +183,13 @@ fn cognito_local_tokens_through_tokengate_signed_in_refreshed_and_refused() {
     const ALICE: &str = "alice@example.com";
     const BOB: &str = "bob@example.com";
     let mut username = std::collections::HashMap::new();
-    for user in [ALICE, BOB] {
+    for (user, tenant) in [(ALICE, "acme"), (BOB, "globex")] {
         let created = cl.call(
             "AdminCreateUser",
             &json!({"UserPoolId": pool_id, "Username": user, "MessageAction": "SUPPRESS",
                 "UserAttributes": [{"Name": "email", "Value": user},
-                                   {"Name": "email_verified", "Value": "true"}]}),
+                                   {"Name": "email_verified", "Value": "true"},
+                                   {"Name": "custom:tenant", "Value": tenant}]}),
         );
         username.insert(
             user,
@@ -215,7 +220,7 @@ fn cognito_local_tokens_through_tokengate_signed_in_refreshed_and_refused() {
     // No jwks_uri: the default `{issuer}/.well-known/jwks.json` is what cognito-local serves,
     // and plain http is allowed because the host is loopback.
     let config = format!(
-        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: local\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: ['{client_id}']\n    token_use: [access, id]\nroutes:\n  - {{ name: admin, match: {{ path_prefix: /admin }}, require: {{ groups_any: [admin] }} }}\n  - {{ name: any, match: {{ path_prefix: / }} }}\n"
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: local\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: ['{client_id}']\n    token_use: [access, id]\nroutes:\n  - {{ name: admin, match: {{ path_prefix: /admin }}, require: {{ groups_any: [admin] }} }}\n  - {{ name: tenant, match: {{ path_prefix: /tenant }}, require: {{ claims: {{ 'custom:tenant': [acme] }} }} }}\n  - {{ name: any, match: {{ path_prefix: / }} }}\nforward: {{ headers: {{ x-tenant: 'custom:tenant' }} }}\n"
     );
     let tg = Tokengate::start(&config, true);
     let send = |path: &str, token: &str| tg.send(&get_with(path, &[&bearer(token)]));
@@ -258,6 +263,16 @@ fn cognito_local_tokens_through_tokengate_signed_in_refreshed_and_refused() {
     // Unlike moto, cognito-local puts the email attribute in its ID tokens.
     let r = send("/admin/panel", &alice.id);
     assert_eq!(r.upstream_header("x-auth-email").as_deref(), Some(ALICE));
+
+    // A custom attribute is in cognito-local's ID tokens, not its access tokens.
+    assert_eq!(payload(&alice.id)["custom:tenant"], "acme");
+    let r = allowed("/tenant/x", &alice.id, "alice id");
+    assert_eq!(r.upstream_header("x-tenant").as_deref(), Some("acme"));
+    for token in [&bob.id, &alice.access] {
+        let r = send("/tenant/x", token);
+        assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["error_description"], "claim not allowed");
+    }
 
     // Not in the group: 403 on /admin, 200 elsewhere.
     for token in [&bob.access, &bob.id] {

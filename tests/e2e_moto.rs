@@ -91,7 +91,12 @@ fn sign_in(moto: &Moto, client: &str, user: &str) -> Tokens {
 #[test]
 fn moto_tokens_through_tokengate_allowed_forbidden_and_wrong_use() {
     let Some(moto) = Moto::start() else { return };
-    let pool = moto.call("CreateUserPool", &json!({"PoolName": "tokengate-e2e"}));
+    // A custom attribute, `custom:tenant`, declared in the pool's schema as in a real pool.
+    let pool = moto.call(
+        "CreateUserPool",
+        &json!({"PoolName": "tokengate-e2e", "Schema": [
+            {"Name": "tenant", "AttributeDataType": "String", "Mutable": true}]}),
+    );
     let pool_id = pool["UserPool"]["Id"].as_str().unwrap().to_owned();
     let client = moto.call(
         "CreateUserPoolClient",
@@ -106,12 +111,13 @@ fn moto_tokens_through_tokengate_allowed_forbidden_and_wrong_use() {
         "CreateGroup",
         &json!({"UserPoolId": pool_id, "GroupName": "admin"}),
     );
-    for user in ["alice", "bob"] {
+    for (user, tenant) in [("alice", "acme"), ("bob", "globex")] {
         moto.call(
             "AdminCreateUser",
             &json!({"UserPoolId": pool_id, "Username": user,
                 "UserAttributes": [{"Name": "email", "Value": format!("{user}@example.com")},
-                                   {"Name": "email_verified", "Value": "true"}]}),
+                                   {"Name": "email_verified", "Value": "true"},
+                                   {"Name": "custom:tenant", "Value": tenant}]}),
         );
         moto.call(
             "AdminSetUserPassword",
@@ -136,7 +142,7 @@ fn moto_tokens_through_tokengate_allowed_forbidden_and_wrong_use() {
 
     let upstream = start_echo();
     let config = format!(
-        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: moto\n    cognito: {{ region: us-east-1, user_pool_id: '{pool_id}' }}\n    jwks_uri: 'http://{}/{pool_id}/.well-known/jwks.json'\n    client_ids: ['{client_id}']\n    token_use: [access, id]\nroutes:\n  - {{ name: admin, match: {{ path_prefix: /admin }}, require: {{ groups_any: [admin] }} }}\n  - {{ name: access-only, match: {{ path_prefix: /access-only }}, require: {{ token_use: [access] }} }}\n  - {{ name: any, match: {{ path_prefix: / }} }}\n",
+        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: moto\n    cognito: {{ region: us-east-1, user_pool_id: '{pool_id}' }}\n    jwks_uri: 'http://{}/{pool_id}/.well-known/jwks.json'\n    client_ids: ['{client_id}']\n    token_use: [access, id]\nroutes:\n  - {{ name: admin, match: {{ path_prefix: /admin }}, require: {{ groups_any: [admin] }} }}\n  - {{ name: access-only, match: {{ path_prefix: /access-only }}, require: {{ token_use: [access] }} }}\n  - {{ name: tenant, match: {{ path_prefix: /tenant }}, require: {{ claims: {{ 'custom:tenant': [acme] }} }} }}\n  - {{ name: any, match: {{ path_prefix: / }} }}\nforward: {{ headers: {{ x-tenant: 'custom:tenant' }} }}\n",
         moto.addr
     );
     let tg = Tokengate::start(&config, true);
@@ -183,6 +189,18 @@ fn moto_tokens_through_tokengate_allowed_forbidden_and_wrong_use() {
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error_description"], "wrong token_use");
     assert_eq!(send("/access-only/x", &bob.access).status, 200);
+
+    // A custom attribute: moto puts it in ID tokens (as Cognito does; access tokens carry
+    // custom attributes only through a V2 pre-token-generation trigger).
+    assert_eq!(payload(&alice.id)["custom:tenant"], "acme");
+    let r = send("/tenant/x", &alice.id);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.upstream_header("x-tenant").as_deref(), Some("acme"));
+    for token in [&bob.id, &alice.access] {
+        let r = send("/tenant/x", token);
+        assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["error_description"], "claim not allowed");
+    }
 
     let r = tg.send(&get("/anything"));
     assert_eq!(r.status, 401);

@@ -65,3 +65,9 @@ mod translation;
 
 #[path = "proxy/cors.rs"]
 mod cors;
+
+#[path = "proxy/sources.rs"]
+mod sources;
+
+#[path = "proxy/shapes.rs"]
+mod shapes;

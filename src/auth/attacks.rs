@@ -85,6 +85,7 @@ fn verifier_with(jwks: Value, token_use: Vec<TokenUse>, algorithms: Vec<Alg>) ->
         issuer: ISS.into(),
         jwks_uri: http::Uri::from_static("https://example.com/jwks.json"),
         kind: IssuerKind::Cognito {
+            audiences: vec![],
             client_ids: vec!["client-a".into()],
             token_use,
         },

@@ -95,6 +95,7 @@ mod tests {
                 issuer: "https://idp".into(),
                 jwks_uri: http::Uri::from_static("https://idp/jwks.json"),
                 kind: IssuerKind::Cognito {
+                    audiences: vec![],
                     client_ids: vec!["c".into()],
                     token_use: vec![TokenUse::Access],
                 },

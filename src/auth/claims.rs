@@ -1,5 +1,6 @@
 //! The claim rules of SPEC section 3.5: time claims as JSON numbers (never read as absent
-//! when of the wrong type), then Cognito (`token_use`, `aud` / `client_id`) or generic (`aud`).
+//! when of the wrong type), then Cognito (`token_use`, `aud` / `client_id`, the `aud` of a
+//! resource-bound access token) or generic (`aud`).
 
 use serde_json::{Map, Value};
 
@@ -25,7 +26,8 @@ impl DateClaim {
 }
 
 /// A claim whose JSON type the rules check (a string, or for `cognito:groups` an array of
-/// strings; `aud` a string or, for generic issuers, an array of strings).
+/// strings; `aud` a string or, for generic issuers and resource-bound access tokens, an
+/// array of strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     Sub,
@@ -158,6 +160,7 @@ pub fn check(
         IssuerKind::Cognito {
             client_ids,
             token_use: allowed,
+            audiences,
         } => {
             let token_use = match get(claims, Claim::TokenUse) {
                 None => return Err(ClaimError::TokenUseMissing),
@@ -181,6 +184,11 @@ pub fn check(
                     Some(_) => return Err(wrong_type(Claim::ClientId)),
                 },
             };
+            // Resource binding (RFC 8707): an access token requested for a resource carries
+            // it in `aud`. Judged only when configured; an ID token's `aud` is its client.
+            if token_use == TokenUse::Access && !audiences.is_empty() {
+                audience(claims, audiences)?.ok_or(ClaimError::AudNotAllowed)?;
+            }
             Ok(Checked {
                 token_use: Some(token_use),
                 client_id,
@@ -188,26 +196,36 @@ pub fn check(
             })
         }
         IssuerKind::Generic { audiences } => {
-            let matched = match get(claims, Claim::Aud) {
-                Some(Value::String(aud)) => audiences.iter().find(|a| *a == aud),
-                Some(Value::Array(items)) => {
-                    if !items.iter().all(Value::is_string) {
-                        return Err(wrong_type(Claim::Aud));
-                    }
-                    audiences
-                        .iter()
-                        .find(|a| items.iter().any(|i| i.as_str() == Some(a.as_str())))
-                }
-                None => None,
-                Some(_) => return Err(wrong_type(Claim::Aud)),
-            };
-            let client_id = matched.ok_or(ClaimError::AudNotAllowed)?.clone();
+            let client_id = audience(claims, audiences)?
+                .ok_or(ClaimError::AudNotAllowed)?
+                .clone();
             Ok(Checked {
                 token_use: None,
                 client_id,
                 exp,
             })
         }
+    }
+}
+
+/// The first of `audiences` that the token's `aud` (a string or an array of strings) holds;
+/// `None` when `aud` is absent or holds none of them.
+fn audience<'a>(
+    claims: &Map<String, Value>,
+    audiences: &'a [String],
+) -> Result<Option<&'a String>, ClaimError> {
+    match get(claims, Claim::Aud) {
+        Some(Value::String(aud)) => Ok(audiences.iter().find(|a| *a == aud)),
+        Some(Value::Array(items)) => {
+            if !items.iter().all(Value::is_string) {
+                return Err(ClaimError::WrongType { claim: Claim::Aud });
+            }
+            Ok(audiences
+                .iter()
+                .find(|a| items.iter().any(|i| i.as_str() == Some(a.as_str()))))
+        }
+        None => Ok(None),
+        Some(_) => Err(ClaimError::WrongType { claim: Claim::Aud }),
     }
 }
 

@@ -1,9 +1,10 @@
-//! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, claims.
-//! Pure and allocation-free over the verified claims.
+//! Route requirements (`require`): token_use, groups_any, groups_all, scopes_all, scopes_any,
+//! claims
+//! (matched by `auth/claim_path.rs`). Pure and allocation-free over the verified claims.
 
 use serde_json::Value;
 
-use crate::auth::Verified;
+use crate::auth::{claim_path, Verified};
 use crate::config::Require;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +17,8 @@ pub enum PolicyError {
     GroupsAll,
     #[error("missing scope")]
     Scope,
+    #[error("missing scope")]
+    ScopesAny,
     #[error("claim not allowed")]
     Claim,
 }
@@ -27,6 +30,7 @@ impl PolicyError {
             PolicyError::GroupsAny => "missing group",
             PolicyError::GroupsAll => "missing group",
             PolicyError::Scope => "missing scope",
+            PolicyError::ScopesAny => "missing scope",
             PolicyError::Claim => "claim not allowed",
         }
     }
@@ -54,23 +58,15 @@ pub fn check(require: &Require, verified: &Verified) -> Result<(), PolicyError> 
         return Err(PolicyError::GroupsAll);
     }
     let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
-    if !require
-        .scopes_all
-        .iter()
-        .all(|s| scope.split(' ').any(|have| have == s))
-    {
+    let has_scope = |wanted: &String| scope.split(' ').any(|have| have == wanted);
+    if !require.scopes_all.iter().all(has_scope) {
         return Err(PolicyError::Scope);
     }
-    for (name, accepted) in &require.claims {
-        let ok = match claims.get(name) {
-            Some(Value::String(s)) => accepted.iter().any(|a| a == s),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => {
-                let text = v.to_string();
-                accepted.contains(&text)
-            }
-            _ => false,
-        };
-        if !ok {
+    if !require.scopes_any.is_empty() && !require.scopes_any.iter().any(has_scope) {
+        return Err(PolicyError::ScopesAny);
+    }
+    for (claim, accepted) in &require.claims {
+        if !claim_path::matches(claim.lookup(claims), accepted) {
             return Err(PolicyError::Claim);
         }
     }

@@ -1,8 +1,10 @@
-//! Finding the token in a request (header, cookie, query), as a redacted newtype.
+//! Finding the token in a request (Authorization, a named header, cookie, query), as a
+//! redacted newtype.
 //! Runs per request on the request as received: no lock, no I/O, never logs a value.
 
 mod bearer;
 mod cookie;
+mod named;
 mod percent;
 mod query;
 
@@ -57,6 +59,8 @@ pub enum TokenError {
     AmbiguousCookie { index: usize },
     #[error("token query parameter (source {index}) sent twice with different values")]
     AmbiguousQueryParameter { index: usize },
+    #[error("token header (source {index}) sent twice with different values")]
+    AmbiguousHeader { index: usize },
 }
 
 impl TokenError {
@@ -68,6 +72,7 @@ impl TokenError {
             TokenError::AmbiguousQueryParameter { .. } => {
                 "token query parameter sent twice with different values"
             }
+            TokenError::AmbiguousHeader { .. } => "token header sent twice with different values",
         }
     }
 }
@@ -78,6 +83,9 @@ impl TokenError {
 /// - header: `Authorization: Bearer <t>` (scheme case-insensitive). Another scheme, or
 ///   `Bearer` with nothing after it, counts as absent; two Authorization headers -> error
 ///   (checked when this source's turn comes).
+/// - `header:NAME`: the header's whole value, without surrounding whitespace, is the token
+///   (no scheme); an empty value counts as absent; two different non-empty values -> error
+///   (the same value twice is accepted).
 /// - `cookie:NAME`: every `Cookie` header (HTTP/2 sends several) is read; an empty value
 ///   counts as absent; one surrounding pair of double quotes is removed; two different
 ///   non-empty values -> error (the same value twice is accepted).
@@ -100,6 +108,7 @@ pub fn extract(
     for (index, source) in sources.iter().enumerate() {
         let found = match source {
             TokenSource::Header => bearer::from_authorization(headers)?,
+            TokenSource::NamedHeader(name) => named::from_header(headers, name, index)?,
             TokenSource::Cookie(name) => cookie::from_cookies(headers, name, index)?,
             TokenSource::Query(name) => match query {
                 Some(query) => query::from_query(query, name, index)?,

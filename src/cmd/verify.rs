@@ -1,5 +1,6 @@
-//! `tokengate verify --config FILE [TOKEN]`: verify one token exactly as the proxy would,
-//! after fetching every issuer's JWKS once. JSON alone on stdout; logs on stderr.
+//! `tokengate verify --config FILE [--path PATH [--method M]] [TOKEN]`: verify one token
+//! exactly as the proxy would, after fetching every issuer's JWKS once; with `--path`, also
+//! the route's verdict on a request carrying it. JSON alone on stdout; logs on stderr.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,9 +8,11 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use crate::app;
-use crate::auth::AuthError;
-use crate::config::load_file;
+use http::Method;
+
+use crate::app::{self, Snapshot};
+use crate::auth::{AuthError, Verified};
+use crate::config::{load_file, AuthMode};
 use crate::jwks::fetch;
 use crate::metrics::Metrics;
 use crate::telemetry::{self, Sink};
@@ -17,7 +20,8 @@ use crate::telemetry::{self, Sink};
 const EXIT_INVALID: u8 = 1;
 const EXIT_CANNOT_CHECK: u8 = 2;
 
-pub fn run(path: &Path, token: Option<String>) -> ExitCode {
+/// `request`: the method and path of `--method`/`--path`, to judge as the proxy would.
+pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) -> ExitCode {
     let config = match load_file(path, &super::process_env) {
         Ok(c) => c,
         Err(e) => {
@@ -71,11 +75,12 @@ pub fn run(path: &Path, token: Option<String>) -> ExitCode {
         }
         while fetches.join_next().await.is_some() {}
         let verifier = &snapshot.verifier;
-        match verifier.verify(&token, SystemTime::now()) {
+        let result = verifier.verify(&token, SystemTime::now());
+        let (mut verdict, code) = match &result {
             Ok(v) => {
                 let name = verifier.issuers().get(v.issuer).map(|i| i.config.name.clone());
                 (
-                    json!({"valid": true, "issuer": name, "reason": "ok", "claims": Value::Object(v.claims)}),
+                    json!({"valid": true, "issuer": name, "reason": "ok", "claims": Value::Object(v.claims.clone())}),
                     0,
                 )
             }
@@ -94,8 +99,50 @@ pub fn run(path: &Path, token: Option<String>) -> ExitCode {
                     code,
                 )
             }
+        };
+        if let (Some((method, path)), Value::Object(fields)) = (request, &mut verdict) {
+            fields.insert("route".into(), route_verdict(&snapshot, method, path, &result));
         }
+        (verdict, code)
     });
     println!("{verdict}");
     ExitCode::from(code)
+}
+
+/// What the proxy would do with a request to `path` carrying this token: the route it
+/// matches and whether that route lets it through (`auth`, then `require`). The exit status
+/// stays the token's; this is the route's verdict: `{"name", "allowed", "reason"}`.
+fn route_verdict(
+    snapshot: &Snapshot,
+    method: &str,
+    path: &str,
+    result: &Result<Verified, AuthError>,
+) -> Value {
+    let refused = |name: Option<&str>, reason: &str| json!({"name": name, "allowed": false, "reason": reason});
+    let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+        return refused(None, "not an HTTP method");
+    };
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let normalized = match crate::proxy::path::normalize(path) {
+        Ok(n) => n,
+        Err(e) => return refused(None, e.description()),
+    };
+    // No request headers here: a `cors_preflight` route never matches a verify call.
+    let Some((_, route)) = snapshot
+        .router
+        .find(&method, &normalized, &http::HeaderMap::new())
+    else {
+        return refused(None, "no route");
+    };
+    let name = Some(route.name.as_str());
+    if route.auth == AuthMode::None {
+        return json!({"name": name, "allowed": true, "reason": "auth: none (the token is not looked at)"});
+    }
+    match result {
+        Err(e) => refused(name, e.description()),
+        Ok(verified) => match crate::auth::policy::check(&route.require, verified) {
+            Ok(()) => json!({"name": name, "allowed": true, "reason": "ok"}),
+            Err(e) => refused(name, e.description()),
+        },
+    }
 }

@@ -117,7 +117,10 @@ pub struct RawRequire {
     pub groups_any: Option<Vec<String>>,
     pub groups_all: Option<Vec<String>>,
     pub scopes_all: Option<Vec<String>>,
-    pub claims: Option<BTreeMap<String, Vec<String>>>,
+    pub scopes_any: Option<Vec<String>>,
+    /// claim name -> accepted values: strings, numbers or booleans (YAML may give
+    /// `5` or `true` unquoted); turned into text by validation.
+    pub claims: Option<BTreeMap<String, Vec<serde_yaml::Value>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

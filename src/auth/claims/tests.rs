@@ -16,6 +16,7 @@ fn cognito(token_use: Vec<TokenUse>, skew: u64) -> IssuerConfig {
         issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A".into(),
         jwks_uri: http::Uri::from_static("https://example.com/jwks.json"),
         kind: IssuerKind::Cognito {
+            audiences: vec![],
             client_ids: vec!["client-a".into()],
             token_use,
         },
@@ -149,6 +150,80 @@ fn access_token_client_id_must_be_allowed() {
     let mut m = access(json!({}));
     m.remove("client_id");
     assert_eq!(check(&both(), &m, NOW), Err(ClaimError::ClientIdNotAllowed));
+}
+
+/// An issuer with resource binding: access tokens' `aud` must name one of `audiences`.
+fn bound(audiences: &[&str]) -> IssuerConfig {
+    let mut issuer = both();
+    issuer.kind = IssuerKind::Cognito {
+        client_ids: vec!["client-a".into()],
+        token_use: vec![TokenUse::Access, TokenUse::Id],
+        audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+    };
+    issuer
+}
+
+#[test]
+fn resource_bound_access_tokens_need_an_aud_in_common_with_audiences() {
+    let issuer = bound(&["https://api.example.com", "urn:orders"]);
+    for aud in [
+        json!("https://api.example.com"),
+        json!(["urn:other", "urn:orders"]),
+        json!(["urn:orders"]),
+    ] {
+        let c = check(&issuer, &access(json!({ "aud": aud })), NOW).unwrap();
+        // The client is still the `client_id`, never the resource.
+        assert_eq!(c.client_id, "client-a", "{aud}");
+    }
+    for aud in [json!("https://other.example.com"), json!([]), json!(["x"])] {
+        assert_eq!(
+            check(&issuer, &access(json!({ "aud": aud })), NOW),
+            Err(ClaimError::AudNotAllowed),
+            "{aud}"
+        );
+    }
+    // Absent: not bound to this resource.
+    assert_eq!(
+        check(&issuer, &access(json!({})), NOW),
+        Err(ClaimError::AudNotAllowed)
+    );
+    for aud in [
+        json!(5),
+        json!(["urn:orders", 5]),
+        json!({"a": 1}),
+        json!(null),
+    ] {
+        assert_eq!(
+            check(&issuer, &access(json!({ "aud": aud })), NOW),
+            Err(ClaimError::WrongType { claim: Claim::Aud }),
+            "{aud}"
+        );
+    }
+    // client_id is still checked first.
+    assert_eq!(
+        check(
+            &issuer,
+            &access(json!({"client_id": "client-b", "aud": "urn:orders"})),
+            NOW
+        ),
+        Err(ClaimError::ClientIdNotAllowed)
+    );
+}
+
+#[test]
+fn without_audiences_an_access_tokens_aud_is_not_judged() {
+    for aud in [json!("anything"), json!(["a", "b"]), json!(5)] {
+        assert!(check(&both(), &access(json!({ "aud": aud })), NOW).is_ok());
+    }
+}
+
+#[test]
+fn resource_binding_leaves_id_tokens_aud_the_client_id() {
+    let issuer = bound(&["urn:orders"]);
+    let id = access(json!({"token_use": "id", "aud": "client-a"}));
+    assert_eq!(check(&issuer, &id, NOW).unwrap().client_id, "client-a");
+    let id = access(json!({"token_use": "id", "aud": "urn:orders"}));
+    assert_eq!(check(&issuer, &id, NOW), Err(ClaimError::AudNotAllowed));
 }
 
 #[test]

@@ -256,3 +256,72 @@ fn every_error_has_a_description() {
         assert!(!e.to_string().is_empty());
     }
 }
+
+fn named(name: &'static str) -> TokenSource {
+    TokenSource::NamedHeader(http::HeaderName::from_static(name))
+}
+
+#[test]
+fn a_named_header_carries_the_raw_token_trimmed() {
+    for value in ["abc.def.ghi", "  abc.def.ghi\t", "\tabc.def.ghi"] {
+        let map = headers(&[("x-api-token", value)]);
+        assert_eq!(
+            token(extract(&map, None, &[named("x-api-token")])),
+            Some(("abc.def.ghi".to_owned(), 0)),
+            "{value:?}"
+        );
+    }
+    // The whole value is the token: a scheme is not removed (verification refuses it).
+    let map = headers(&[("x-api-token", "Bearer abc.def.ghi")]);
+    assert_eq!(
+        token(extract(&map, None, &[named("x-api-token")])),
+        Some(("Bearer abc.def.ghi".to_owned(), 0))
+    );
+}
+
+#[test]
+fn an_empty_or_absent_named_header_falls_through_to_the_next_source() {
+    let sources = [named("x-api-token"), TokenSource::Header];
+    for map in [
+        headers(&[("authorization", "Bearer t2")]),
+        headers(&[("x-api-token", ""), ("authorization", "Bearer t2")]),
+        headers(&[("x-api-token", "   "), ("authorization", "Bearer t2")]),
+    ] {
+        assert_eq!(
+            token(extract(&map, None, &sources)),
+            Some(("t2".to_owned(), 1))
+        );
+    }
+    // Present: it decides, whatever follows.
+    let map = headers(&[("x-api-token", "t1"), ("authorization", "Bearer t2")]);
+    assert_eq!(
+        token(extract(&map, None, &sources)),
+        Some(("t1".to_owned(), 0))
+    );
+}
+
+#[test]
+fn a_named_header_sent_twice_counts_once_when_equal_and_is_refused_when_different() {
+    let sources = [TokenSource::Header, named("x-api-token")];
+    let map = headers(&[("x-api-token", "t1"), ("x-api-token", " t1 ")]);
+    assert_eq!(
+        token(extract(&map, None, &sources)),
+        Some(("t1".to_owned(), 1))
+    );
+    let map = headers(&[
+        ("x-api-token", "t1"),
+        ("x-api-token", ""),
+        ("x-api-token", "t1"),
+    ]);
+    assert_eq!(
+        token(extract(&map, None, &sources)),
+        Some(("t1".to_owned(), 1))
+    );
+    let map = headers(&[("x-api-token", "t1"), ("x-api-token", "t2")]);
+    let e = extract(&map, None, &sources).unwrap_err();
+    assert_eq!(e, TokenError::AmbiguousHeader { index: 1 });
+    assert_eq!(
+        e.description(),
+        "token header sent twice with different values"
+    );
+}

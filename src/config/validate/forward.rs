@@ -8,7 +8,7 @@ use serde_yaml::Mapping;
 use super::Validator;
 use crate::config::defaults;
 use crate::config::raw::RawForward;
-use crate::config::{AuthorizationForward, ForwardConfig};
+use crate::config::{AuthorizationForward, ClaimPath, ForwardConfig};
 use crate::proxy::headers::fold::fold;
 use crate::proxy::headers::reserved::forward_header_conflict;
 
@@ -53,7 +53,7 @@ impl Validator {
             }
         }
         let claims_folded = claims_header.as_ref().map(|h| fold(h.as_str()));
-        let mut headers: Vec<(HeaderName, String)> = Vec::new();
+        let mut headers: Vec<(HeaderName, ClaimPath)> = Vec::new();
         for (name, claim) in raw.headers.unwrap_or_default() {
             let path = format!("forward.headers.{name}");
             let Some(header) = self.header_name(&name, &path) else {
@@ -75,11 +75,10 @@ impl Validator {
                 self.problem(&path, "names the same header as another entry");
                 continue;
             }
-            if claim.is_empty() {
-                self.problem(&path, "needs a claim name");
-                continue;
+            match ClaimPath::parse(&claim) {
+                Ok(claim) => headers.push((header, claim)),
+                Err(e) => self.problem(&path, e.to_string()),
             }
-            headers.push((header, claim));
         }
         ForwardConfig {
             header_prefix: prefix,

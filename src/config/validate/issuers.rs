@@ -63,14 +63,14 @@ impl Validator {
                 if client_ids.is_empty() || client_ids.iter().any(String::is_empty) {
                     self.problem(&p("client_ids"), "must not be empty");
                 }
-                if raw.audiences.is_some() {
-                    self.problem(
-                        &p("audiences"),
-                        "only for generic issuers (Cognito uses client_ids)",
-                    );
+                // Resource binding (RFC 8707): optional; empty means not judged.
+                let audiences = raw.audiences.unwrap_or_default();
+                if audiences.iter().any(String::is_empty) {
+                    self.problem(&p("audiences"), "must not hold an empty value");
                 }
                 kind = IssuerKind::Cognito {
                     client_ids,
+                    audiences,
                     token_use: token_use
                         .unwrap_or_else(|| defaults::ISSUER_COGNITO_TOKEN_USE.to_vec()),
                 };

@@ -1,13 +1,16 @@
 //! `routes`: first match wins. Each has a path matcher (whole-segment prefix or exact, both
 //! stored normalized), optional methods, an auth mode and requirements; names are unique.
 
+use std::collections::BTreeMap;
+
 use http::Method;
-use serde_yaml::Mapping;
+use serde_yaml::{Mapping, Value as YamlValue};
 
 use super::Validator;
+use crate::auth::claim_path::ClaimPathError;
 use crate::config::defaults;
 use crate::config::raw::{RawRequire, RawRoute};
-use crate::config::{AuthMode, PathMatch, Require, Route};
+use crate::config::{AuthMode, ClaimPath, PathMatch, Require, Route};
 
 impl Validator {
     pub(super) fn routes(&mut self, map: &Mapping) -> Vec<Route> {
@@ -149,27 +152,82 @@ impl Validator {
         }
     }
 
-    /// `require` at `at`: token uses, groups, scopes and claim values.
+    /// `require` at `at`: token uses, groups, scopes (all, any) and claim values.
     fn require(&mut self, r: RawRequire, at: &str) -> Require {
         let token_use = self
             .token_uses(r.token_use.as_deref(), &format!("{at}.token_use"))
             .unwrap_or_default();
-        let claims: Vec<(String, Vec<String>)> = r.claims.unwrap_or_default().into_iter().collect();
-        for (name, values) in &claims {
-            if name.is_empty() || values.is_empty() {
-                self.problem(
-                    &format!("{at}.claims"),
-                    "each claim needs a name and at least one value",
-                );
-            }
-        }
+        let claims = self.claim_rules(r.claims.unwrap_or_default(), &format!("{at}.claims"));
         Require {
             token_use,
             groups_any: r.groups_any.unwrap_or_default(),
             groups_all: r.groups_all.unwrap_or_default(),
-            scopes_all: r.scopes_all.unwrap_or_default(),
+            scopes_all: self.scopes(r.scopes_all, &format!("{at}.scopes_all")),
+            scopes_any: self.scopes(r.scopes_any, &format!("{at}.scopes_any")),
             claims,
         }
+    }
+
+    /// `require.scopes_all` / `.scopes_any` at `at`: each one non-empty scope without
+    /// whitespace (the `scope` claim is split on spaces, so such a scope could never match).
+    fn scopes(&mut self, raw: Option<Vec<String>>, at: &str) -> Vec<String> {
+        let scopes = raw.unwrap_or_default();
+        for (i, scope) in scopes.iter().enumerate() {
+            if scope.is_empty() || scope.chars().any(char::is_whitespace) {
+                self.problem(
+                    &format!("{at}[{i}]"),
+                    "a scope is one non-empty word (the scope claim is split on spaces)",
+                );
+            }
+        }
+        scopes
+    }
+
+    /// `require.claims` at `at`: each name a top-level claim or a valid JSON Pointer, each
+    /// with at least one value; values that YAML read as numbers or booleans become their
+    /// text, so `5` and `"5"`, `true` and `"true"` configure the same match.
+    fn claim_rules(
+        &mut self,
+        raw: BTreeMap<String, Vec<YamlValue>>,
+        at: &str,
+    ) -> Vec<(ClaimPath, Vec<String>)> {
+        let mut rules = Vec::new();
+        for (name, values) in raw {
+            let path = format!("{at}.{name}");
+            let claim = match ClaimPath::parse(&name) {
+                Ok(claim) => Some(claim),
+                Err(ClaimPathError::Empty) => {
+                    self.problem(at, "each claim needs a name and at least one value");
+                    continue;
+                }
+                Err(e) => {
+                    self.problem(&path, e.to_string());
+                    None
+                }
+            };
+            if values.is_empty() {
+                self.problem(&path, "needs at least one value");
+            }
+            let mut texts = Vec::with_capacity(values.len());
+            for (i, value) in values.iter().enumerate() {
+                match value {
+                    YamlValue::String(s) => texts.push(s.clone()),
+                    YamlValue::Number(n) => texts.push(n.to_string()),
+                    YamlValue::Bool(b) => texts.push(b.to_string()),
+                    YamlValue::Null
+                    | YamlValue::Sequence(_)
+                    | YamlValue::Mapping(_)
+                    | YamlValue::Tagged(_) => self.problem(
+                        &format!("{path}[{i}]"),
+                        "must be a string, number or boolean (objects and null never match)",
+                    ),
+                }
+            }
+            if let Some(claim) = claim {
+                rules.push((claim, texts));
+            }
+        }
+        rules
     }
 }
 

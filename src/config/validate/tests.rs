@@ -151,6 +151,31 @@ fn http_jwks_is_allowed_on_loopback_or_with_allow_http() {
 }
 
 #[test]
+fn cognito_issuers_accept_audiences_for_resource_binding() {
+    let c = load("").unwrap();
+    assert!(
+        matches!(&c.issuers[0].kind, IssuerKind::Cognito { audiences, .. } if audiences.is_empty())
+    );
+    let text = MINIMAL.replace(
+        "client_ids: [abc]",
+        "client_ids: [abc]\n    audiences: ['https://api.example.com', 'urn:orders']",
+    );
+    let c = load_str(&text, &no_env).unwrap();
+    assert!(matches!(
+        &c.issuers[0].kind,
+        IssuerKind::Cognito { audiences, .. } if audiences == &["https://api.example.com", "urn:orders"]
+    ));
+    let text = MINIMAL.replace("client_ids: [abc]", "client_ids: [abc]\n    audiences: []");
+    assert!(load_str(&text, &no_env).is_ok(), "empty: not judged");
+    let text = MINIMAL.replace(
+        "client_ids: [abc]",
+        "client_ids: [abc]\n    audiences: [a, '']",
+    );
+    let e = load_str(&text, &no_env).unwrap_err();
+    assert_eq!(e.problems[0].path, "issuers[0].audiences");
+}
+
+#[test]
 fn duplicate_issuer_names_and_urls_are_refused() {
     let text = "upstream: { url: http://127.0.0.1:3000 }\nissuers:\n  - { name: a, issuer: 'https://x', audiences: [a] }\n  - { name: a, issuer: 'https://x', audiences: [a] }\n";
     let p: Vec<String> = load_str(text, &no_env)
@@ -194,6 +219,69 @@ fn routes_are_stored_normalized_with_names_and_requirements() {
 }
 
 #[test]
+fn claim_names_may_be_json_pointers_and_values_are_normalised_to_text() {
+    let c = load("routes:\n  - match: { path_prefix: / }\n    require: { claims: { level: [5, '6'], beta: [true], ratio: [0.5], '/identities/0/providerName': [Google], '/a~1b~0c': [x] } }\n").unwrap();
+    let claims = &c.routes[0].require.claims;
+    let find = |name: &str| {
+        claims
+            .iter()
+            .find(|(claim, _)| *claim == name)
+            .map(|(claim, values)| (claim.is_pointer(), values.clone()))
+            .unwrap_or_else(|| panic!("{name} missing from {claims:?}"))
+    };
+    assert_eq!(find("level"), (false, vec!["5".to_owned(), "6".to_owned()]));
+    assert_eq!(find("beta"), (false, vec!["true".to_owned()]));
+    assert_eq!(find("ratio"), (false, vec!["0.5".to_owned()]));
+    assert_eq!(
+        find("/identities/0/providerName"),
+        (true, vec!["Google".to_owned()])
+    );
+    assert_eq!(find("/a~1b~0c"), (true, vec!["x".to_owned()]));
+}
+
+#[test]
+fn bad_claim_pointers_and_values_are_refused_with_their_key_paths() {
+    let e = load("routes:\n  - match: { path_prefix: / }\n    require: { claims: { '/identities/~2': [x], 'custom:tenant': [acme, null, {a: b}], empty: [], '/ok~': [y] } }\nforward: { headers: { x-idp: '/identities/0/provider~Name' } }\n").unwrap_err();
+    let p: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        p,
+        [
+            "routes[0].require.claims./identities/~2",
+            "routes[0].require.claims./ok~",
+            "routes[0].require.claims.custom:tenant[1]",
+            "routes[0].require.claims.custom:tenant[2]",
+            "routes[0].require.claims.empty",
+            "forward.headers.x-idp",
+        ]
+    );
+    assert!(e.problems[0].message.contains("RFC 6901"), "{e}");
+    // A name that does not start with `/` is a top-level claim: `~` is just a character.
+    assert!(load(
+        "routes:\n  - match: { path_prefix: / }\n    require: { claims: { 'a~2': [x] } }\n"
+    )
+    .is_ok());
+}
+
+#[test]
+fn scopes_are_single_non_empty_words() {
+    let c = load("routes:\n  - match: { path_prefix: / }\n    require: { scopes_any: [orders/read, orders/write], scopes_all: [openid] }\n").unwrap();
+    assert_eq!(
+        c.routes[0].require.scopes_any,
+        ["orders/read", "orders/write"]
+    );
+    assert_eq!(c.routes[0].require.scopes_all, ["openid"]);
+    let p = paths("routes:\n  - match: { path_prefix: / }\n    require: { scopes_any: [ok, 'a b', ''], scopes_all: [' x'] }\n");
+    assert_eq!(
+        p,
+        [
+            "routes[0].require.scopes_all[0]",
+            "routes[0].require.scopes_any[1]",
+            "routes[0].require.scopes_any[2]",
+        ]
+    );
+}
+
+#[test]
 fn token_sources_are_parsed_and_checked() {
     let c = load("token: { sources: ['cookie:id', 'query:t', header] }\n").unwrap();
     assert_eq!(
@@ -209,6 +297,37 @@ fn token_sources_are_parsed_and_checked() {
         p,
         ["token.sources[0]", "token.sources[1]", "token.sources[3]"]
     );
+}
+
+#[test]
+fn a_named_token_header_is_a_valid_header_a_client_can_send() {
+    let c = load("token: { sources: ['header:X-Api-Token', header, 'cookie:id'] }\n").unwrap();
+    assert_eq!(
+        c.token.sources,
+        vec![
+            TokenSource::NamedHeader(http::HeaderName::from_static("x-api-token")),
+            TokenSource::Header,
+            TokenSource::Cookie("id".into()),
+        ]
+    );
+    let e = load("token: { sources: ['header:', 'header:bad name', 'header:Authorization', 'header:cookie', 'header:connection', 'header:host', 'header:x-t', 'header:X-T'] }\n").unwrap_err();
+    let p: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        p,
+        [
+            "token.sources[0]",
+            "token.sources[1]",
+            "token.sources[2]",
+            "token.sources[3]",
+            "token.sources[4]",
+            "token.sources[5]",
+            "token.sources[7]",
+        ]
+    );
+    let text = e.to_string();
+    assert!(text.contains("use `header` for Authorization"), "{text}");
+    assert!(text.contains("use `cookie:NAME`"), "{text}");
+    assert!(text.contains("duplicate source"), "{text}");
 }
 
 #[test]

@@ -1,12 +1,15 @@
-//! `token`: where a token is looked for (in order), how long it may be, and the
-//! verified-token cache size.
+//! `token`: where a token is looked for (in order: `header`, `header:NAME`, `cookie:NAME`,
+//! `query:NAME`), how long it may be, and the verified-token cache size.
 
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST};
+use http::HeaderName;
 use serde_yaml::Mapping;
 
 use super::Validator;
 use crate::config::defaults;
 use crate::config::raw::RawToken;
 use crate::config::{TokenConfig, TokenSource};
+use crate::proxy::headers::reserved::HOP_BY_HOP;
 
 impl Validator {
     pub(super) fn token(&mut self, map: &Mapping) -> TokenConfig {
@@ -31,8 +34,12 @@ impl Validator {
                 Some(("query", name)) if valid_token_name(name) => {
                     Some(TokenSource::Query(name.to_owned()))
                 }
+                Some(("header", name)) => self.token_header(name, &path),
                 _ => {
-                    self.problem(&path, "must be header, cookie:NAME or query:NAME");
+                    self.problem(
+                        &path,
+                        "must be header, header:NAME, cookie:NAME or query:NAME",
+                    );
                     None
                 }
             };
@@ -51,6 +58,38 @@ impl Validator {
                 raw.cache_entries.unwrap_or(defaults::TOKEN_CACHE_ENTRIES),
             )
             .unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl Validator {
+    /// `header:NAME` at `path`: a valid header name (stored lower-case) that a client can
+    /// send a token in: not `authorization` (that is the `header` source, with its `Bearer`
+    /// scheme), not `cookie` (`cookie:NAME`), not `host`, `content-length` or a hop-by-hop
+    /// header.
+    fn token_header(&mut self, name: &str, path: &str) -> Option<TokenSource> {
+        let Ok(header) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) else {
+            self.problem(
+                path,
+                format!("header:NAME: `{name}` is not a valid header name"),
+            );
+            return None;
+        };
+        let refusal = if header == AUTHORIZATION {
+            Some("use `header` for Authorization: Bearer")
+        } else if header == COOKIE {
+            Some("use `cookie:NAME` for a token in a cookie")
+        } else if header == HOST || header == CONTENT_LENGTH || HOP_BY_HOP.contains(&header) {
+            Some("this header cannot carry a token")
+        } else {
+            None
+        };
+        match refusal {
+            Some(why) => {
+                self.problem(path, format!("header:{header}: {why}"));
+                None
+            }
+            None => Some(TokenSource::NamedHeader(header)),
         }
     }
 }

@@ -11,7 +11,7 @@ use super::reserved::IdentityHeader;
 use super::{hop_by_hop, set, HeaderError};
 use crate::auth::identity::encode;
 use crate::auth::Identity;
-use crate::config::{AuthorizationForward, ForwardConfig};
+use crate::config::{AuthorizationForward, ClaimPath, ForwardConfig, TokenSource};
 
 /// The identity header names, precomputed from `forward.header_prefix`.
 #[derive(Debug, Clone)]
@@ -53,10 +53,12 @@ pub struct HeaderRules {
     /// `claims_header` and every `forward.headers` name, folded, removed whatever their prefix.
     reserved: Vec<String>,
     strip_authorization: bool,
+    /// The `header:NAME` token sources: removed with Authorization when it is stripped.
+    token_headers: Vec<HeaderName>,
     /// `None` only if the prefix cannot make header names (validation refuses that config).
     identity: Option<IdentityNames>,
     claims_header: Option<HeaderName>,
-    extra: Vec<(HeaderName, String)>,
+    extra: Vec<(HeaderName, ClaimPath)>,
 }
 
 impl HeaderRules {
@@ -81,16 +83,32 @@ impl HeaderRules {
             prefix,
             reserved,
             strip_authorization: forward.authorization == AuthorizationForward::Strip,
+            token_headers: Vec::new(),
             identity,
             claims_header: forward.claims_header.clone(),
             extra: forward.headers.clone(),
         }
     }
 
+    /// The rules with the `header:NAME` token sources among `sources`: like Authorization,
+    /// such a header carries a credential, so `forward.authorization: strip` removes it too.
+    #[must_use]
+    pub fn with_token_sources(mut self, sources: &[TokenSource]) -> HeaderRules {
+        self.token_headers = sources
+            .iter()
+            .filter_map(|source| match source {
+                TokenSource::NamedHeader(name) => Some(name.clone()),
+                TokenSource::Header | TokenSource::Cookie(_) | TokenSource::Query(_) => None,
+            })
+            .collect();
+        self
+    }
+
     /// Request hygiene, in SPEC order: hop-by-hop and `Connection`-named headers (never
     /// `Host`; `te: trailers` survives for gRPC), then every header whose folded name starts
     /// with the prefix, then `claims_header` and `forward.headers` names (folded), then
-    /// `Authorization` when `forward.authorization` is `strip`.
+    /// `Authorization` and the `header:NAME` token headers when `forward.authorization` is
+    /// `strip`.
     ///
     /// Returns the client's `Upgrade` value when it asked for one (`Connection: upgrade` and
     /// exactly one `Upgrade`), so the caller can put it back with
@@ -107,6 +125,9 @@ impl HeaderRules {
         }
         if self.strip_authorization {
             headers.remove(AUTHORIZATION);
+            for name in &self.token_headers {
+                headers.remove(name);
+            }
         }
         upgrade
     }
@@ -134,7 +155,7 @@ impl HeaderRules {
         claims: &Map<String, Value>,
     ) -> Result<(), HeaderError> {
         for (name, claim) in &self.extra {
-            if let Some(value) = claims.get(claim).and_then(encode::header_value) {
+            if let Some(value) = claim.lookup(claims).and_then(encode::header_value) {
                 set(headers, name.clone(), value)?;
             }
         }

@@ -19,16 +19,19 @@ fn forward(authorization: AuthorizationForward) -> ForwardConfig {
         headers: vec![
             (
                 HeaderName::from_static("tenant-id"),
-                "custom:tenant".to_owned(),
+                "custom:tenant".parse().unwrap(),
             ),
             (
                 HeaderName::from_static("x-level"),
-                "custom:level".to_owned(),
+                "custom:level".parse().unwrap(),
             ),
-            (HeaderName::from_static("x-roles"), "roles".to_owned()),
-            (HeaderName::from_static("x-admin"), "admin".to_owned()),
-            (HeaderName::from_static("x-obj"), "obj".to_owned()),
-            (HeaderName::from_static("x-missing"), "missing".to_owned()),
+            (HeaderName::from_static("x-roles"), "roles".parse().unwrap()),
+            (HeaderName::from_static("x-admin"), "admin".parse().unwrap()),
+            (HeaderName::from_static("x-obj"), "obj".parse().unwrap()),
+            (
+                HeaderName::from_static("x-missing"),
+                "missing".parse().unwrap(),
+            ),
         ],
     }
 }
@@ -282,12 +285,63 @@ fn forward_headers_escape_every_claim_and_skip_only_null_or_absent() {
 }
 
 #[test]
+fn a_forward_header_can_name_a_claim_by_json_pointer() {
+    let mut config = forward(AuthorizationForward::Keep);
+    config.headers = vec![
+        (
+            HeaderName::from_static("x-idp"),
+            "/identities/0/providerName".parse().unwrap(),
+        ),
+        (HeaderName::from_static("x-slash"), "/a~1b".parse().unwrap()),
+        (
+            HeaderName::from_static("x-none"),
+            "/identities/1/providerName".parse().unwrap(),
+        ),
+    ];
+    let claims = serde_json::json!({
+        "identities": [{"providerName": "Google", "primary": "true"}],
+        "a/b": "escaped",
+    });
+    let mut headers = HeaderMap::new();
+    HeaderRules::new(&config)
+        .add_identity(&mut headers, &identity(), claims.as_object().unwrap())
+        .unwrap();
+    assert_eq!(get(&headers, "x-idp"), [b"Google"]);
+    assert_eq!(get(&headers, "x-slash"), [b"escaped"]);
+    assert!(headers.get("x-none").is_none());
+}
+
+#[test]
 fn authorization_is_stripped_or_kept_as_configured() {
     let mut headers = request(&[("authorization", "Bearer t")]);
     HeaderRules::new(&forward(AuthorizationForward::Strip)).strip_request(&mut headers);
     assert!(headers.get(AUTHORIZATION).is_none());
     let mut headers = request(&[("authorization", "Bearer t")]);
     rules().strip_request(&mut headers);
+    assert_eq!(get(&headers, "authorization"), [b"Bearer t"]);
+}
+
+#[test]
+fn a_named_token_header_goes_with_authorization_when_it_is_stripped() {
+    let sources = [
+        crate::config::TokenSource::NamedHeader(HeaderName::from_static("x-api-token")),
+        crate::config::TokenSource::Header,
+    ];
+    let sent = [
+        ("authorization", "Bearer t"),
+        ("x-api-token", "t"),
+        ("x-other", "o"),
+    ];
+    let mut headers = request(&sent);
+    HeaderRules::new(&forward(AuthorizationForward::Strip))
+        .with_token_sources(&sources)
+        .strip_request(&mut headers);
+    assert_eq!(names(&headers), ["x-other"]);
+    let mut headers = request(&sent);
+    rules()
+        .with_token_sources(&sources)
+        .strip_request(&mut headers);
+    assert_eq!(get(&headers, "x-api-token"), [b"t"]);
     assert_eq!(get(&headers, "authorization"), [b"Bearer t"]);
 }
 
