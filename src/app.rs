@@ -2,6 +2,7 @@
 //! upstream client, metric handles) behind `ArcSwap`, plus process-wide flags and metrics.
 
 pub mod reload;
+pub mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -39,6 +39,9 @@ mod websocket;
 #[path = "proxy/reload.rs"]
 mod reload;
 
+#[path = "proxy/watch.rs"]
+mod watch;
+
 #[path = "proxy/shutdown.rs"]
 mod shutdown;
 
