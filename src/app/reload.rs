@@ -96,7 +96,7 @@ impl Reloader {
         let keep: Vec<KeyTaskId> = config
             .issuers
             .iter()
-            .map(|i| KeyTaskId::of(i, &config.jwks))
+            .map(|i| KeyTaskId::of(i, &config.jwks, &client))
             .collect();
         let (snapshot, fresh) = app::build_keeping(config, &self.app.metrics, &client, |id| {
             self.keyring.find(id)
