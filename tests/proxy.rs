@@ -42,6 +42,9 @@ mod reload;
 #[path = "proxy/watch.rs"]
 mod watch;
 
+#[path = "proxy/request_ids.rs"]
+mod request_ids;
+
 #[path = "proxy/shutdown.rs"]
 mod shutdown;
 
