@@ -32,9 +32,9 @@ use crate::auth::{token, Verified};
 use crate::config::{AuthMode, Mode, TokenSource};
 use crate::error::Reject;
 use crate::outcome::Outcome;
-use crate::proxy::body::{full, Body, BoxError};
+use crate::proxy::body::{full, Body, BoxError, Counted};
 use crate::proxy::headers::reserved::X_REQUEST_ID;
-use crate::proxy::log::{AccessLog, Counted, Logged};
+use crate::proxy::log::{AccessLog, Logged};
 use crate::proxy::trace::RequestTrace;
 use crate::proxy::verify::verify;
 

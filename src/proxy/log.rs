@@ -143,46 +143,6 @@ fn version(v: Version) -> &'static str {
     }
 }
 
-/// A request body that counts the bytes read from it (the upstream's read of it).
-#[derive(Debug)]
-pub struct Counted<B> {
-    body: B,
-    seen: Arc<AtomicU64>,
-}
-
-impl<B> Counted<B> {
-    pub fn new(body: B, seen: Arc<AtomicU64>) -> Counted<B> {
-        Counted { body, seen }
-    }
-}
-
-impl<B: Body<Data = Bytes> + Unpin> Body for Counted<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                this.seen.fetch_add(data.len() as u64, Ordering::Relaxed);
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
 /// What the line of a response still being sent needs.
 #[derive(Debug)]
 struct Pending {

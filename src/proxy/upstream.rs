@@ -11,7 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::UpstreamConfig;
 use crate::connector::Connector;
-use crate::proxy::log::Counted;
+use crate::proxy::body::Counted;
 
 /// The pooled client every upstream request goes through; the request body is counted for
 /// the access log's `bytes_in`.
