@@ -2,6 +2,7 @@
 //! upstream client, metric handles) behind `ArcSwap`, plus process-wide flags and metrics.
 
 pub mod reload;
+pub mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use prometheus::IntCounter;
 
 use crate::auth::{Issuer, Verifier};
 use crate::config::Config;
-use crate::jwks::fetch::JwksClient;
+use crate::jwks::fetch::KeyClient;
 use crate::jwks::keyring::{KeyTaskId, NewKeys};
 use crate::jwks::refresh::Refresher;
 use crate::jwks::IssuerKeys;
@@ -87,7 +88,7 @@ impl App {
 pub fn build(
     config: Config,
     metrics: &Metrics,
-    jwks_client: &JwksClient,
+    jwks_client: &KeyClient,
 ) -> (Snapshot, Vec<Refresher>) {
     let (snapshot, fresh) = build_keeping(config, metrics, jwks_client, |_| None);
     (snapshot, fresh.into_iter().map(|n| n.refresher).collect())
@@ -98,13 +99,13 @@ pub fn build(
 pub fn build_keeping(
     config: Config,
     metrics: &Metrics,
-    jwks_client: &JwksClient,
+    jwks_client: &KeyClient,
     existing: impl Fn(&KeyTaskId) -> Option<Arc<IssuerKeys>>,
 ) -> (Snapshot, Vec<NewKeys>) {
     let mut issuers = Vec::with_capacity(config.issuers.len());
     let mut fresh = Vec::new();
     for issuer in &config.issuers {
-        let id = KeyTaskId::of(issuer, &config.jwks);
+        let id = KeyTaskId::of(issuer, &config.jwks, jwks_client);
         let keys = match existing(&id) {
             Some(keys) => keys,
             None => {

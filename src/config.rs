@@ -3,6 +3,7 @@
 //! key becomes is named in `config::defaults`.
 
 pub mod defaults;
+pub mod files;
 pub mod interpolate;
 pub mod problem;
 pub mod raw;

@@ -12,6 +12,8 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
+use crate::config::files::{digest, Digest};
+
 pub type Connector = HttpsConnector<HttpConnector>;
 
 /// Why a CA bundle could not be used.
@@ -33,14 +35,18 @@ pub enum CaError {
 /// hold at least one, and each must parse as an X.509 certificate (a PEM block of base64
 /// garbage is refused here, not at the first handshake).
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaError> {
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|_| CaError::Unreadable {
-            path: path.to_owned(),
-        })?
-        .collect();
-    let certs = certs.map_err(|_| CaError::Unreadable {
+    read_ca_bundle(path).map(|(certs, _)| certs)
+}
+
+/// Reads a PEM bundle once: its certificates, and the digest of the very bytes they came
+/// from (what a reload compares to tell a changed bundle at the same path).
+pub fn read_ca_bundle(path: &Path) -> Result<(Vec<CertificateDer<'static>>, Digest), CaError> {
+    let unreadable = || CaError::Unreadable {
         path: path.to_owned(),
-    })?;
+    };
+    let bytes = std::fs::read(path).map_err(|_| unreadable())?;
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
+    let certs = certs.map_err(|_| unreadable())?;
     if certs.is_empty() {
         return Err(CaError::Empty {
             path: path.to_owned(),
@@ -55,7 +61,7 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaError
             });
         }
     }
-    Ok(certs)
+    Ok((certs, digest(&bytes)))
 }
 
 /// The connector trusting the web PKI roots only.
@@ -65,13 +71,22 @@ pub fn https(connect_timeout: Duration) -> Connector {
 
 /// The connector trusting the web PKI roots and every certificate in `ca_file`.
 pub fn https_with_ca(connect_timeout: Duration, ca_file: &Path) -> Result<Connector, CaError> {
+    https_with_ca_digest(connect_timeout, ca_file).map(|(connector, _)| connector)
+}
+
+/// Like [`https_with_ca`], also returning the digest of the bundle it trusts.
+pub fn https_with_ca_digest(
+    connect_timeout: Duration,
+    ca_file: &Path,
+) -> Result<(Connector, Digest), CaError> {
+    let (certs, digest) = read_ca_bundle(ca_file)?;
     let mut extra = RootCertStore::empty();
-    for cert in read_ca_file(ca_file)? {
+    for cert in certs {
         extra.add(cert).map_err(|_| CaError::Rejected {
             path: ca_file.to_owned(),
         })?;
     }
-    Ok(build(connect_timeout, webpki_config(extra)))
+    Ok((build(connect_timeout, webpki_config(extra)), digest))
 }
 
 fn webpki_config(mut roots: RootCertStore) -> rustls::ClientConfig {

@@ -182,12 +182,16 @@ impl Reject {
         response
     }
 
-    /// The full response tokengate sends for this refusal.
-    pub fn to_response(&self) -> Response<Bytes> {
-        let body = serde_json::json!({
+    /// The full response tokengate sends for this refusal; the body names the request id
+    /// when there is one (the caller sets the `x-request-id` header).
+    pub fn to_response(&self, request_id: Option<&HeaderValue>) -> Response<Bytes> {
+        let mut body = serde_json::json!({
             "error": self.outcome().as_str(),
             "error_description": self.description(),
         });
+        if let Some(id) = request_id.and_then(|id| id.to_str().ok()) {
+            body["request_id"] = serde_json::Value::from(id);
+        }
         let mut response = self.with_headers(Bytes::from(body.to_string()));
         response
             .headers_mut()
@@ -219,7 +223,7 @@ mod tests {
 
     #[test]
     fn missing_token_is_401_with_bare_bearer_challenge() {
-        let r = Reject::MissingToken.to_response();
+        let r = Reject::MissingToken.to_response(None);
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(r.headers()[WWW_AUTHENTICATE], r#"Bearer realm="tokengate""#);
         let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
@@ -228,7 +232,7 @@ mod tests {
 
     #[test]
     fn keys_unavailable_is_503_with_retry_after_and_no_challenge() {
-        let r = Reject::KeysUnavailable { issuer: 0 }.to_response();
+        let r = Reject::KeysUnavailable { issuer: 0 }.to_response(None);
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(r.headers().contains_key(RETRY_AFTER));
         assert!(!r.headers().contains_key(WWW_AUTHENTICATE));

@@ -10,13 +10,17 @@ pub mod log;
 pub mod original;
 pub mod path;
 pub mod route;
+pub mod trace;
 pub mod upstream;
 pub mod verify;
 
 use std::convert::Infallible;
 use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::Duration;
 
+use http::header::USER_AGENT;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -29,8 +33,10 @@ use crate::auth::{token, Verified};
 use crate::config::{AuthMode, Mode, TokenSource};
 use crate::error::Reject;
 use crate::outcome::Outcome;
-use crate::proxy::body::{full, Body, BoxError};
-use crate::proxy::log::AccessLog;
+use crate::proxy::body::{full, Body, BoxError, Counted};
+use crate::proxy::headers::reserved::X_REQUEST_ID;
+use crate::proxy::log::{AccessLog, Logged};
+use crate::proxy::trace::RequestTrace;
 use crate::proxy::verify::verify;
 
 /// What the accept loop knows about the connection a request came on.
@@ -41,16 +47,22 @@ pub struct Conn {
     pub tls: bool,
 }
 
-/// The outer handler: always answers, and always logs.
+/// The outer handler: always answers, and always logs (when the response body is done);
+/// every response carries the request's `x-request-id`.
 pub async fn handle(
     app: Arc<App>,
     conn: Conn,
     request: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Logged<Body>>, Infallible> {
     let started = Instant::now();
     let _inflight = Inflight::enter(&app.metrics.inflight);
     let snapshot = app.snapshot.load_full();
-    let mut log = AccessLog::new(request.method(), request.uri().path());
+    let trace = RequestTrace::from_request(request.headers());
+    let mut log = AccessLog::new(request.method(), request.uri().path(), trace);
+    log.client_ip = Some(conn.client_ip);
+    log.tls = conn.tls;
+    log.http_version = request.version();
+    log.user_agent = request.headers().get(USER_AGENT).cloned();
     let grpc = request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -68,7 +80,7 @@ pub async fn handle(
         (Ok(()), Mode::Proxy) => forward(&app, &snapshot, conn, request, &mut log).await,
         (Ok(()), Mode::Authz) => authz::check(&snapshot, request, &mut log).await,
     };
-    let response = match decided {
+    let mut response = match decided {
         Ok(response) => {
             log.outcome = Outcome::Allowed;
             response
@@ -79,26 +91,36 @@ pub async fn handle(
             if grpc {
                 reject.to_grpc_response().map(full)
             } else {
-                reject.to_response().map(full)
+                reject.to_response(Some(&log.trace.request_id)).map(full)
             }
         }
     };
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID, log.trace.request_id.clone());
     log.status = response.status().as_u16();
-    record(&app, &snapshot, &log, started);
-    Ok(response)
+    let elapsed = count(&app, &snapshot, &log, started);
+    let log = snapshot.config.log.access_log.then_some((log, snapshot));
+    Ok(response.map(|body| Logged::new(body, log, elapsed)))
 }
 
 /// The closing phase, for every request and every check: metrics and the access log.
 pub fn record(app: &App, snapshot: &Snapshot, log: &AccessLog, started: Instant) {
+    let elapsed = count(app, snapshot, log, started);
+    if snapshot.config.log.access_log {
+        log.emit(snapshot, elapsed, 0);
+    }
+}
+
+/// The metrics of the closing phase; returns the time to the response head.
+fn count(app: &App, snapshot: &Snapshot, log: &AccessLog, started: Instant) -> Duration {
     if let Some(counters) = snapshot.route_counters(log.route) {
         counters.inc(log.outcome);
     }
     app.metrics.authz_decision(log.api, log.outcome);
     let elapsed = started.elapsed();
     app.metrics.request_duration.observe(elapsed.as_secs_f64());
-    if snapshot.config.log.access_log {
-        log.emit(snapshot, elapsed);
-    }
+    elapsed
 }
 
 /// Counts a request in flight until dropped, also when the client goes away mid-request
@@ -223,6 +245,9 @@ async fn forward(
     }
     headers::set_forwarded(&mut parts.headers, conn.client_ip, conn.tls, host)
         .map_err(Reject::BadHeaders)?;
+    log.trace
+        .set_upstream(&mut parts.headers)
+        .map_err(Reject::BadHeaders)?;
     // An HTTP/1.1 upgrade (WebSocket) asked for by an allowed request is carried through:
     // the hop-by-hop pair is put back for the upstream, and both sides are joined on 101.
     let client_upgrade = match upgrade {
@@ -240,11 +265,15 @@ async fn forward(
     // Phase: forward and stream back.
     parts.uri = upstream.uri(&normalized, query.as_deref())?;
     let upstream_started = Instant::now();
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    log.bytes_in = Some(Arc::clone(&bytes_in));
+    let body = Counted::new(body, bytes_in);
     let result = upstream.send(Request::from_parts(parts, body)).await;
     app.metrics
         .upstream_duration
         .observe(upstream_started.elapsed().as_secs_f64());
     let mut response = result?;
+    log.upstream_status = Some(response.status().as_u16());
     let upstream_upgrade = (response.status() == StatusCode::SWITCHING_PROTOCOLS)
         .then(|| hyper::upgrade::on(&mut response));
     let (mut parts, body) = response.into_parts();

@@ -42,6 +42,12 @@ mod websocket;
 #[path = "proxy/reload.rs"]
 mod reload;
 
+#[path = "proxy/watch.rs"]
+mod watch;
+
+#[path = "proxy/request_ids.rs"]
+mod request_ids;
+
 #[path = "proxy/shutdown.rs"]
 mod shutdown;
 

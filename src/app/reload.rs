@@ -1,17 +1,19 @@
-//! SIGHUP reload: re-read and validate the file; publish a valid one as one new snapshot
-//! (requests in flight finish on the snapshot they loaded); keep the key handles and key
-//! tasks of issuers whose key source did not change. An invalid file changes nothing.
+//! Reload, on SIGHUP or when a watched file changes (`app/watch.rs`): re-read and validate
+//! the file; publish a valid one as one new snapshot (requests in flight finish on the
+//! snapshot they loaded); keep the key handles and key tasks of issuers whose key source
+//! did not change. An invalid file changes nothing.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::app::watch::{Fingerprint, Watch};
 use crate::app::{self, App};
 use crate::config::{load_file, Config};
 use crate::jwks::fetch;
 use crate::jwks::keyring::{KeyTaskId, Keyring};
 use crate::telemetry;
 
-/// What a SIGHUP did.
+/// What a reload did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reloaded {
     /// Published; the listed sections changed but apply only after a restart.
@@ -30,6 +32,13 @@ pub struct Reloader {
 }
 
 impl Reloader {
+    /// The config file, then every file the running configuration names (`Config::files`).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.path.clone()];
+        files.extend(self.app.snapshot.load().config.files());
+        files
+    }
+
     pub fn reload(&mut self) -> Reloaded {
         let result = self.try_reload();
         let label = match result {
@@ -87,7 +96,7 @@ impl Reloader {
         let keep: Vec<KeyTaskId> = config
             .issuers
             .iter()
-            .map(|i| KeyTaskId::of(i, &config.jwks))
+            .map(|i| KeyTaskId::of(i, &config.jwks, &client))
             .collect();
         let (snapshot, fresh) = app::build_keeping(config, &self.app.metrics, &client, |id| {
             self.keyring.find(id)
@@ -134,24 +143,84 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     changed
 }
 
-/// Reloads on every SIGHUP until the task is aborted; then stops the key tasks.
-#[cfg(unix)]
-pub async fn on_hangup(mut reloader: Reloader) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; configuration changes need a restart");
-        // Keep the keyring (and so the key tasks) alive.
-        std::future::pending::<()>().await;
-        drop(reloader);
-        return;
-    };
-    while hup.recv().await.is_some() {
-        tracing::info!(file = %reloader.path.display(), "SIGHUP received: reloading");
+/// Why a reload runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// SIGHUP: always reloads.
+    Hangup,
+    /// The watch woke: reloads only when a file's digest changed.
+    Files,
+}
+
+/// Reloads on every SIGHUP and whenever the config file or a file it names changes, until
+/// the task is aborted; then stops the key tasks. Both causes take the one `reload` path.
+/// The files' digests are taken before each reload and kept, so a reload that changes
+/// nothing (or a file read) is not followed by another; a refused file is not retried
+/// until it changes again.
+pub async fn run(mut reloader: Reloader) {
+    let mut hangups = hangups();
+    let files = reloader.files();
+    let mut seen = Fingerprint::of(&files);
+    let mut watch = Watch::start(&files);
+    loop {
+        let cause = tokio::select! {
+            () = next_hangup(&mut hangups) => Cause::Hangup,
+            () = watch.changed() => Cause::Files,
+        };
+        let files = reloader.files();
+        let now = Fingerprint::of(&files);
+        let changed = seen.changed(&now);
+        match cause {
+            Cause::Hangup => {
+                tracing::info!(file = %reloader.path.display(), "SIGHUP received: reloading");
+            }
+            Cause::Files if changed.is_empty() => {
+                // A swap may have moved a target even when no content changed.
+                watch.follow(&files);
+                continue;
+            }
+            Cause::Files => {
+                let names: Vec<String> = changed.iter().map(|p| p.display().to_string()).collect();
+                tracing::info!(files = %names.join(", "), "watched files changed: reloading");
+            }
+        }
         reloader.reload();
+        let files = reloader.files();
+        seen = now.over(&files);
+        watch.follow(&files);
+    }
+}
+
+/// SIGHUP would end the process by default, so it is always listened for.
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(hup) => Some(hup),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; configuration changes are picked up from the files only");
+            None
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) {
+    match hangups {
+        Some(hup) => {
+            if hup.recv().await.is_none() {
+                *hangups = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
 #[cfg(not(unix))]
-pub async fn on_hangup(_reloader: Reloader) {
+fn hangups() {}
+
+#[cfg(not(unix))]
+async fn next_hangup(_: &mut ()) {
     std::future::pending::<()>().await;
 }

@@ -76,7 +76,7 @@ pub struct Listeners {
 }
 
 /// Runs the proxy on already-bound listeners until SIGTERM/SIGINT and the drain finish;
-/// with a config file, SIGHUP reloads it.
+/// with a config file, SIGHUP or a change of the file (or of a file it names) reloads it.
 pub async fn serve(
     config: Config,
     path: Option<PathBuf>,
@@ -127,9 +127,10 @@ pub async fn serve(
         None => None,
     };
     let signals = tokio::spawn(shutdown::on_signal(Arc::clone(&app), stop_tx));
-    // The hangup task owns the keyring: aborting it stops the key tasks.
+    // The reload task (SIGHUP and watched files) owns the keyring: aborting it stops the
+    // key tasks.
     let hangups = match path {
-        Some(path) => tokio::spawn(reload::on_hangup(Reloader {
+        Some(path) => tokio::spawn(reload::run(Reloader {
             path,
             app: Arc::clone(&app),
             keyring,

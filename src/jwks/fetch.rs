@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::config::files::Digest;
 use crate::connector::{CaError, Connector};
 use crate::jwks::jwk::{parse_jwks, SkippedKey, VerifyKey};
 
@@ -21,17 +22,33 @@ pub use failure::{FetchError, TlsProblem};
 /// The pooled client every JWKS fetch goes through (built once).
 pub type JwksClient = Client<Connector, Empty<Bytes>>;
 
+/// The JWKS client and what it trusts besides the web PKI roots: the digest of the
+/// `jwks.ca_file` bytes it was built from, which is part of every key task's id, so a
+/// reload that finds other contents at the same path starts key tasks on a new client.
+#[derive(Debug, Clone)]
+pub struct KeyClient {
+    /// The pooled client.
+    pub http: JwksClient,
+    /// The digest of the CA bundle `http` trusts; `None` without `jwks.ca_file`.
+    pub ca: Option<Digest>,
+}
+
 /// Builds the JWKS client: web PKI roots plus `ca_file`; http allowed only because config
 /// validation already restricted `http://` to loopback hosts or `allow_http`. Fails when
 /// `ca_file` cannot be read or holds no usable certificate.
-pub fn client(connect_timeout: Duration, ca_file: Option<&Path>) -> Result<JwksClient, CaError> {
-    let connector = match ca_file {
-        Some(path) => crate::connector::https_with_ca(connect_timeout, path)?,
-        None => crate::connector::https(connect_timeout),
+pub fn client(connect_timeout: Duration, ca_file: Option<&Path>) -> Result<KeyClient, CaError> {
+    let (connector, ca) = match ca_file {
+        Some(path) => {
+            let (connector, digest) =
+                crate::connector::https_with_ca_digest(connect_timeout, path)?;
+            (connector, Some(digest))
+        }
+        None => (crate::connector::https(connect_timeout), None),
     };
-    Ok(Client::builder(TokioExecutor::new())
+    let http = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector))
+        .build(connector);
+    Ok(KeyClient { http, ca })
 }
 
 /// Fetches and parses one JWKS document within `timeout`, refusing more than `max_bytes`.

@@ -1,4 +1,5 @@
-//! The running key tasks, one per key task id (issuer name, `jwks_uri`, `jwks` settings):
+//! The running key tasks, one per key task id (issuer name, `jwks_uri`, `jwks` settings,
+//! the CA bundle's digest):
 //! built for an issuer's config, started, found again by a reload that keeps the issuer,
 //! and stopped when a reload drops it or the keyring is dropped.
 
@@ -7,15 +8,17 @@ use std::sync::Arc;
 use http::Uri;
 use tokio::task::JoinHandle;
 
+use crate::config::files::Digest;
 use crate::config::{IssuerConfig, JwksConfig};
-use crate::jwks::fetch::JwksClient;
+use crate::jwks::fetch::KeyClient;
 use crate::jwks::refresh::{Http, Refresher};
 use crate::jwks::IssuerKeys;
 use crate::metrics::Metrics;
 
 /// The identity of a key task across reloads: what an issuer's keys are fetched from, and
 /// how. Issuers with an equal id share a key handle across reloads (their keys are kept,
-/// not refetched); any change (name, URI or any `jwks` setting) starts a new task.
+/// not refetched); any change (name, URI, any `jwks` setting, or the contents of
+/// `jwks.ca_file` at the same path) starts a new task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyTaskId {
     /// The issuer's configured name.
@@ -24,15 +27,18 @@ pub struct KeyTaskId {
     pub uri: Uri,
     /// The `jwks` section in force.
     pub jwks: JwksConfig,
+    /// The digest of the `jwks.ca_file` bytes the task's client trusts.
+    pub ca: Option<Digest>,
 }
 
 impl KeyTaskId {
-    /// The id of `issuer`'s key task under the `jwks` settings.
-    pub fn of(issuer: &IssuerConfig, jwks: &JwksConfig) -> KeyTaskId {
+    /// The id of `issuer`'s key task under the `jwks` settings, fetching over `client`.
+    pub fn of(issuer: &IssuerConfig, jwks: &JwksConfig, client: &KeyClient) -> KeyTaskId {
         KeyTaskId {
             issuer: issuer.name.clone(),
             uri: issuer.jwks_uri.clone(),
             jwks: jwks.clone(),
+            ca: client.ca,
         }
     }
 }
@@ -50,13 +56,13 @@ pub struct NewKeys {
 impl NewKeys {
     /// The key task for `id`: a new empty handle, filled from `id.uri` over `client` with
     /// `id.jwks`'s `fetch_timeout` and `max_bytes`.
-    pub fn new(id: KeyTaskId, client: &JwksClient, metrics: &Metrics) -> NewKeys {
+    pub fn new(id: KeyTaskId, client: &KeyClient, metrics: &Metrics) -> NewKeys {
         let refresher = Refresher {
             issuer: id.issuer.clone(),
             uri: id.uri.clone(),
             keys: Arc::new(IssuerKeys::new()),
             source: Arc::new(Http {
-                client: client.clone(),
+                client: client.http.clone(),
                 uri: id.uri.clone(),
                 timeout: id.jwks.fetch_timeout,
                 max_bytes: id.jwks.max_bytes,

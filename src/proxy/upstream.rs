@@ -11,9 +11,11 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::UpstreamConfig;
 use crate::connector::Connector;
+use crate::proxy::body::Counted;
 
-/// The pooled client every upstream request goes through.
-pub type UpstreamClient = Client<Connector, Incoming>;
+/// The pooled client every upstream request goes through; the request body is counted for
+/// the access log's `bytes_in`.
+pub type UpstreamClient = Client<Connector, Counted<Incoming>>;
 
 /// Why the upstream phase produced no response head; `error.rs` maps `Connect` and
 /// `BadUri` to 502 and `Timeout` to 504.
@@ -104,7 +106,7 @@ impl Upstream {
     /// the wait for the response head, not the body.
     pub async fn send(
         &self,
-        mut request: Request<Incoming>,
+        mut request: Request<Counted<Incoming>>,
     ) -> Result<Response<Incoming>, UpstreamError> {
         *request.version_mut() = if self.http2 {
             Version::HTTP_2

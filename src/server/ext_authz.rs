@@ -23,6 +23,7 @@ use crate::metrics::Api;
 use crate::outcome::Outcome;
 use crate::proxy::log::AccessLog;
 use crate::proxy::original::{origin_form, OriginalError};
+use crate::proxy::trace::RequestTrace;
 use crate::proxy::{decide, record};
 
 /// The `Authorization` service over the running snapshot.
@@ -45,7 +46,11 @@ impl Authorization for Checker {
             .and_then(|a| a.request)
             .and_then(|r| r.http)
             .unwrap_or_default();
-        let mut log = AccessLog::new(&Method::GET, "");
+        let mut log = AccessLog::new(
+            &Method::GET,
+            "",
+            RequestTrace::from_request(&HeaderMap::new()),
+        );
         log.api = Api::Grpc;
         let response = match check(&snapshot, &http, &mut log).await {
             Ok(allowed) => {
@@ -57,7 +62,7 @@ impl Authorization for Checker {
                 log.outcome = reject.outcome();
                 log.reason = reject.description();
                 log.status = reject.status().as_u16();
-                denied(&reject)
+                denied(&reject, &log.trace.request_id)
             }
         };
         record(&self.app, &snapshot, &log, started);
@@ -130,6 +135,8 @@ async fn check(
     log.method = method.clone();
     uri.path().clone_into(&mut log.path);
     let request_headers = headers(http)?;
+    // Envoy sends its own x-request-id (and traceparent when tracing): log those.
+    log.trace = RequestTrace::from_request(&request_headers);
     let decision = decide(
         snapshot,
         &method,
@@ -178,8 +185,8 @@ async fn check(
 
 /// A denial: the HTTP status, `WWW-Authenticate` and JSON body the client gets, and the
 /// matching `google.rpc` code.
-fn denied(reject: &Reject) -> CheckResponse {
-    let response = reject.to_response();
+fn denied(reject: &Reject, request_id: &http::HeaderValue) -> CheckResponse {
+    let response = reject.to_response(Some(request_id));
     let headers = response
         .headers()
         .iter()

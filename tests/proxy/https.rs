@@ -1,6 +1,7 @@
 //! Downstream TLS (`server.tls`): an HTTPS client negotiates h2 or http/1.1 by ALPN against
-//! a certificate made in the test; SIGHUP re-reads a renewed certificate; a client that never
-//! finishes its handshake is cut after `header_read_timeout`.
+//! a certificate made in the test; SIGHUP, or the files changing, re-reads a renewed
+//! certificate; a client that never finishes its handshake is cut after
+//! `header_read_timeout`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -201,6 +202,35 @@ fn sighup_rereads_a_renewed_certificate_for_new_connections() {
     let after = https_get(tg.addr, &pki.ca, &[b"http/1.1"], &token);
     assert_eq!(after.peer, renewed);
     assert_eq!(after.status, 200);
+}
+
+#[test]
+fn a_renewed_certificate_is_served_to_new_connections_without_a_signal() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "alice", &[]));
+    let pki = Pki::new();
+    let first = pki.write_leaf(false);
+    let tg = Tokengate::start(&pki.config(upstream, &jwks), true);
+    assert_eq!(https_get(tg.addr, &pki.ca, &[b"h2"], &token).peer, first);
+
+    // cert-manager or a Secret update rewrites both files; no signal is sent.
+    let renewed = pki.write_leaf(true);
+    let started = tokio::time::Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < Duration::from_secs(5) {
+        seen = https_get(tg.addr, &pki.ca, &[b"http/1.1"], &token).peer;
+        if seen == renewed {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(seen, renewed, "new connections get the renewed certificate");
+    assert_eq!(
+        tg.metric("tokengate_config_reloads_total{result=\"ok\"}"),
+        1.0
+    );
 }
 
 #[test]

@@ -147,6 +147,16 @@ fn logs_never_contain_a_token_an_authorization_value_or_a_cookie() {
             "issuer",
             "route",
             "duration_ms",
+            "request_id",
+            "trace_id",
+            "span_id",
+            "client_ip",
+            "user_agent",
+            "upstream_status",
+            "bytes_in",
+            "bytes_out",
+            "tls",
+            "http_version",
         ] {
             assert!(!line[field].is_null(), "{field} missing in {line}");
         }

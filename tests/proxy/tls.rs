@@ -1,11 +1,13 @@
 //! TLS towards JWKS endpoints and upstreams: a server whose certificate chains to a private
 //! CA is trusted only when that CA is configured (`jwks.ca_file`, `upstream.ca_file`), and
-//! `/keys` names the certificate problem when a JWKS fetch fails on one.
+//! `/keys` names the certificate problem when a JWKS fetch fails on one; a CA file replaced
+//! at the same path is trusted after the reload it causes.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
@@ -260,4 +262,135 @@ fn a_self_signed_ca_certificate_used_as_the_server_certificate_is_named_in_last_
         first_error(&tg),
         "TLS: a CA certificate used as the server's own certificate (make it with basicConstraints CA:FALSE)"
     );
+}
+
+/// A fresh CA (its PEM) and a server config for 127.0.0.1 with a leaf it signed.
+fn pki() -> (String, rustls::ServerConfig) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let server = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .unwrap();
+    (ca.pem(), server)
+}
+
+/// An https server answering `body` whose certificate the test switches by storing another
+/// config; each new connection gets the current one.
+fn switchable_https_server(
+    body: String,
+    first: rustls::ServerConfig,
+) -> (std::net::SocketAddr, Arc<ArcSwap<rustls::ServerConfig>>) {
+    let current = Arc::new(ArcSwap::from_pointee(first));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Bytes::from(body);
+    let configs = Arc::clone(&current);
+    runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = tokio_rustls::TlsAcceptor::from(configs.load_full());
+            let body = body.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = service_fn(move |_req| {
+                    let body = body.clone();
+                    async move { Ok::<_, Infallible>(hyper::Response::new(Full::new(body))) }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (addr, current)
+}
+
+/// Polls `check` for at most 5 s (the watch's bound).
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("not within 5 s: {what}");
+}
+
+#[test]
+fn a_jwks_ca_file_replaced_at_the_same_path_is_trusted_after_the_reload() {
+    let key = Signer::issuer_key();
+    let (ca_a, server_a) = pki();
+    let (ca_b, server_b) = pki();
+    let (addr, server) =
+        switchable_https_server(json!({"keys": [key.jwk()]}).to_string(), server_a);
+    let upstream = start_echo();
+    let dir =
+        std::env::temp_dir().join(format!("tg-ca-swap-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca_a).unwrap();
+    let option = format!(", ca_file: '{}'", ca_file.display());
+    let tg = Tokengate::start(&config(addr, upstream, &option), true);
+    let ok = r#"tokengate_jwks_fetches_total{issuer="main",result="ok","#;
+    assert_eq!(tg.metric_sum(ok), 1.0);
+
+    // The endpoint's certificate now chains to CA B, and the file at the same path holds
+    // CA B: the reload (no signal: the file is watched) must build a new client.
+    server.store(Arc::new(server_b));
+    std::fs::write(&ca_file, &ca_b).unwrap();
+    eventually("the reload", || {
+        tg.metric("tokengate_config_reloads_total{result=\"ok\"}") == 1.0
+    });
+    eventually("a fetch trusting CA B", || tg.metric_sum(ok) == 2.0);
+    let keys = tg.admin_get("/keys").json();
+    assert!(keys["issuers"][0]["last_error"].is_null(), "{keys}");
+    assert_eq!(keys["issuers"][0]["kids"], json!(["k1"]));
+    let token = key.sign(&access_claims("https://idp.test/pool", "alice", &[]));
+    eventually("tokens verify with the refetched keys", || {
+        tg.send(&get_with("/", &[&bearer(&token)])).status == 200
+    });
+}
+
+#[test]
+fn an_upstream_ca_file_replaced_at_the_same_path_is_trusted_after_the_reload() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let (ca_a, server_a) = pki();
+    let (ca_b, server_b) = pki();
+    let (upstream, server) = switchable_https_server("hello over tls".to_owned(), server_a);
+    let dir = std::env::temp_dir().join(format!("tg-up-ca-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca_a).unwrap();
+    let iss = jwks.issuer("p");
+    let tg = Tokengate::start(
+        &format!(
+            "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'https://{upstream}', ca_file: '{}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n",
+            ca_file.display()
+        ),
+        true,
+    );
+    let token = key.sign(&access_claims(&iss, "a", &[]));
+    // `Connection: close` on every request: no pooled connection outlives the switch.
+    assert_eq!(tg.send(&get_with("/x", &[&bearer(&token)])).status, 200);
+    server.store(Arc::new(server_b));
+    std::fs::write(&ca_file, &ca_b).unwrap();
+    eventually("the upstream trusted through CA B", || {
+        tg.send(&get_with("/x", &[&bearer(&token)])).status == 200
+            && tg.metric("tokengate_config_reloads_total{result=\"ok\"}") == 1.0
+    });
 }

@@ -228,6 +228,20 @@ impl Tokengate {
     /// Writes `config` (with `LISTEN` and `ADMIN` replaced) and starts `tokengate run`.
     /// Waits until `/healthz` answers; with `ready`, until `/readyz` is 200.
     pub fn start(config: &str, ready: bool) -> Tokengate {
+        Tokengate::start_laid_out(config, ready, |dir, text| {
+            let path = dir.join("tokengate.yaml");
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+    }
+
+    /// Like `start`, with the config file written by `lay_out(dir, text)` (a Kubernetes-style
+    /// symlinked mount, say) in a fresh directory; it returns the path tokengate is given.
+    pub fn start_laid_out(
+        config: &str,
+        ready: bool,
+        lay_out: impl FnOnce(&std::path::Path, &str) -> PathBuf,
+    ) -> Tokengate {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let text = config
@@ -239,8 +253,7 @@ impl Tokengate {
             free_port()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let config_path = dir.join("tokengate.yaml");
-        std::fs::write(&config_path, text).unwrap();
+        let config_path = lay_out(&dir, &text);
         let log = dir.join("output.log");
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(BIN)
@@ -287,11 +300,16 @@ impl Tokengate {
         assert!(ok.success(), "kill {name} failed");
     }
 
+    /// `config` with `LISTEN` and `ADMIN` replaced as at start.
+    pub fn fill(&self, config: &str) -> String {
+        config
+            .replace("LISTEN", &self.addr.to_string())
+            .replace("ADMIN", &self.admin.to_string())
+    }
+
     /// Replaces the config file (with `LISTEN` and `ADMIN` replaced as at start).
     pub fn rewrite_config(&self, config: &str) {
-        let text = config
-            .replace("LISTEN", &self.addr.to_string())
-            .replace("ADMIN", &self.admin.to_string());
+        let text = self.fill(config);
         let tmp = self.config.with_extension("yaml.new");
         std::fs::write(&tmp, text).unwrap();
         std::fs::rename(&tmp, &self.config).unwrap();
@@ -303,6 +321,16 @@ impl Tokengate {
         body.lines()
             .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
             .unwrap_or(0.0)
+    }
+
+    /// The sum of every series whose text starts with `prefix` (e.g. all `trigger` values of
+    /// `tokengate_jwks_fetches_total{issuer="main",result="ok"`).
+    pub fn metric_sum(&self, prefix: &str) -> f64 {
+        let body = String::from_utf8(self.admin_get("/metrics").body).unwrap();
+        body.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+            .sum()
     }
 
     /// Sends a raw request to the data plane.

@@ -1,5 +1,6 @@
 //! The one list of header names tokengate keeps for itself (SPEC section 5): hop-by-hop,
-//! X-Forwarded-*, Host, the credentials, the body framing and the identity headers. Header
+//! X-Forwarded-*, Host, the credentials, the body framing, the request id and trace
+//! context, and the identity headers. Header
 //! hygiene strips and sets these names; the config validator refuses them in `forward.headers`.
 
 use http::header::{
@@ -19,6 +20,13 @@ pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 /// Set by tokengate: the host the client asked for (SPEC section 5).
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// Set by tokengate: the request id (the client's when sane, else a new one), sent upstream
+/// and returned on every response.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Set by tokengate: W3C Trace Context, tokengate's span as the parent.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// Passed on with a continued `traceparent`, removed when tokengate starts the trace.
+pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// Every folded name that starts with this belongs to the X-Forwarded family.
 const X_FORWARDED_FAMILY: &str = "x-forwarded-";
 
@@ -100,6 +108,8 @@ pub enum Reserved {
     Identity,
     /// `forward.claims_header`: tokengate sets it to the verified payload.
     ClaimsHeader,
+    /// `x-request-id`, `traceparent`, `tracestate`: tokengate sets the request's ids.
+    Tracing,
 }
 
 impl Reserved {
@@ -114,6 +124,7 @@ impl Reserved {
             Reserved::ContentLength => "Content-Length frames the body",
             Reserved::Identity => "tokengate sets this identity header",
             Reserved::ClaimsHeader => "tokengate sets forward.claims_header",
+            Reserved::Tracing => "tokengate sets the request id and trace context",
         }
     }
 }
@@ -142,6 +153,9 @@ pub fn forward_header_conflict(
         (AUTHORIZATION, Reserved::Authorization),
         (COOKIE, Reserved::Cookie),
         (CONTENT_LENGTH, Reserved::ContentLength),
+        (X_REQUEST_ID, Reserved::Tracing),
+        (TRACEPARENT, Reserved::Tracing),
+        (TRACESTATE, Reserved::Tracing),
     ];
     if let Some((_, reserved)) = fixed.iter().find(|(header, _)| is(header)) {
         return Some(*reserved);

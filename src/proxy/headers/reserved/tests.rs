@@ -43,6 +43,9 @@ fn host_credentials_and_framing_are_refused() {
     assert_eq!(conflict("authorization"), Some(Reserved::Authorization));
     assert_eq!(conflict("cookie"), Some(Reserved::Cookie));
     assert_eq!(conflict("content_length"), Some(Reserved::ContentLength));
+    for name in ["x-request-id", "X_Request_Id", "traceparent", "TraceState"] {
+        assert_eq!(conflict(name), Some(Reserved::Tracing), "{name}");
+    }
 }
 
 #[test]
