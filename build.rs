@@ -57,15 +57,20 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     // A new commit or checkout changes HEAD or the ref it points to; the index changes with
     // staged edits. (Paths are resolved by git, so worktrees work too.)
-    for path in ["HEAD", "index", "packed-refs"] {
+    // Only paths that exist: cargo treats a missing rerun-if-changed path as changed on
+    // every build, which would rebuild the crate each time (no packed-refs in a new clone).
+    let mut watch = |path: &str| {
         if let Some(p) = git(&["rev-parse", "--git-path", path]) {
-            println!("cargo:rerun-if-changed={p}");
+            if std::path::Path::new(&p).exists() {
+                println!("cargo:rerun-if-changed={p}");
+            }
         }
+    };
+    for path in ["HEAD", "index", "packed-refs"] {
+        watch(path);
     }
     if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(p) = git(&["rev-parse", "--git-path", &reference]) {
-            println!("cargo:rerun-if-changed={p}");
-        }
+        watch(&reference);
     }
     let commit = commit();
     let short = match commit.strip_suffix("-dirty") {
