@@ -59,7 +59,7 @@ fn main() {
     // staged edits. (Paths are resolved by git, so worktrees work too.)
     // Only paths that exist: cargo treats a missing rerun-if-changed path as changed on
     // every build, which would rebuild the crate each time (no packed-refs in a new clone).
-    let mut watch = |path: &str| {
+    let watch = |path: &str| {
         if let Some(p) = git(&["rev-parse", "--git-path", path]) {
             if std::path::Path::new(&p).exists() {
                 println!("cargo:rerun-if-changed={p}");
