@@ -13,7 +13,7 @@ use serde_json::json;
 use tokengate::auth::{Issuer, Verifier};
 use tokengate::config::{
     Alg, AuthMode, AuthorizationForward, ForwardConfig, IssuerConfig, IssuerKind, PathMatch,
-    Require, Route, TokenUse,
+    Require, Route, RouteAction, TokenUse,
 };
 use tokengate::dev_issuer::DevKey;
 use tokengate::jwks::{parse_jwks, IssuerKeys, KeySet, SetOrigin};
@@ -90,6 +90,7 @@ fn routing(c: &mut Criterion) {
             methods: None,
             auth: AuthMode::Required,
             require: Require::default(),
+            action: RouteAction::Forward,
         })
         .collect();
     let router = Router::new(&routes);

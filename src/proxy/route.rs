@@ -63,6 +63,7 @@ mod tests {
             methods,
             auth: AuthMode::Required,
             require: Require::default(),
+            action: crate::config::RouteAction::Forward,
         }
     }
 

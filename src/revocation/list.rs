@@ -21,6 +21,16 @@ pub enum OnUnavailable {
     Allow,
 }
 
+impl OnUnavailable {
+    /// The word the file uses for it (`on_unavailable: deny`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OnUnavailable::Deny => "deny",
+            OnUnavailable::Allow => "allow",
+        }
+    }
+}
+
 /// Why a verified token may not pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
