@@ -28,6 +28,8 @@ struct IssuerList {
 pub struct RevocationSet {
     issuers: HashMap<String, IssuerList>,
     entries: Vec<Entry>,
+    /// Entries by kind, in `Kind::ALL` order (counted once, read at every scrape).
+    counts: [usize; 4],
 }
 
 impl RevocationSet {
@@ -53,7 +55,11 @@ impl RevocationSet {
         let mut kept: Vec<Entry> = by_target.into_values().collect();
         kept.sort_by(|a, b| (a.created_at, &a.issuer).cmp(&(b.created_at, &b.issuer)));
         let mut issuers: HashMap<String, IssuerList> = HashMap::new();
+        let mut counts = [0; 4];
         for entry in &kept {
+            if let Some(i) = Kind::ALL.iter().position(|k| *k == entry.target.kind()) {
+                counts[i] += 1;
+            }
             let list = issuers.entry(entry.issuer.clone()).or_default();
             match &entry.target {
                 Target::OriginJti(id) => {
@@ -75,6 +81,7 @@ impl RevocationSet {
         RevocationSet {
             issuers,
             entries: kept,
+            counts,
         }
     }
 
@@ -133,10 +140,10 @@ impl RevocationSet {
 
     /// Entries in force by kind, for `tokengate_revocations{kind}`.
     pub fn count(&self, kind: Kind) -> usize {
-        self.entries
+        Kind::ALL
             .iter()
-            .filter(|e| e.target.kind() == kind)
-            .count()
+            .position(|k| *k == kind)
+            .map_or(0, |i| self.counts[i])
     }
 
     pub fn is_empty(&self) -> bool {
