@@ -43,6 +43,10 @@ pub enum VerifyResult {
     Valid,
     Invalid,
     KeysUnavailable,
+    /// Valid, but a revocation entry names it (401 `token revoked`).
+    Revoked,
+    /// Valid, but the revocation list could not be trusted (503).
+    RevocationUnavailable,
 }
 
 impl VerifyResult {
@@ -51,6 +55,8 @@ impl VerifyResult {
             VerifyResult::Valid => "valid",
             VerifyResult::Invalid => "invalid",
             VerifyResult::KeysUnavailable => "keys_unavailable",
+            VerifyResult::Revoked => "revoked",
+            VerifyResult::RevocationUnavailable => "revocation_unavailable",
         }
     }
 }
@@ -117,6 +123,8 @@ pub struct IssuerCounters {
     valid: IntCounter,
     invalid: IntCounter,
     keys_unavailable: IntCounter,
+    revoked: IntCounter,
+    revocation_unavailable: IntCounter,
 }
 
 impl IssuerCounters {
@@ -125,6 +133,8 @@ impl IssuerCounters {
             VerifyResult::Valid => self.valid.inc(),
             VerifyResult::Invalid => self.invalid.inc(),
             VerifyResult::KeysUnavailable => self.keys_unavailable.inc(),
+            VerifyResult::Revoked => self.revoked.inc(),
+            VerifyResult::RevocationUnavailable => self.revocation_unavailable.inc(),
         }
     }
 }
@@ -279,16 +289,16 @@ impl Metrics {
     }
 
     pub fn issuer(&self, issuer: &str) -> IssuerCounters {
+        let counter = |result: VerifyResult| {
+            self.verifications
+                .with_label_values(&[issuer, result.as_str()])
+        };
         IssuerCounters {
-            valid: self
-                .verifications
-                .with_label_values(&[issuer, VerifyResult::Valid.as_str()]),
-            invalid: self
-                .verifications
-                .with_label_values(&[issuer, VerifyResult::Invalid.as_str()]),
-            keys_unavailable: self
-                .verifications
-                .with_label_values(&[issuer, VerifyResult::KeysUnavailable.as_str()]),
+            valid: counter(VerifyResult::Valid),
+            invalid: counter(VerifyResult::Invalid),
+            keys_unavailable: counter(VerifyResult::KeysUnavailable),
+            revoked: counter(VerifyResult::Revoked),
+            revocation_unavailable: counter(VerifyResult::RevocationUnavailable),
         }
     }
 
