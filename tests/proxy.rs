@@ -56,3 +56,6 @@ mod ext_authz;
 
 #[path = "proxy/build_health.rs"]
 mod build_health;
+
+#[path = "proxy/revocation.rs"]
+mod revocation;

@@ -1,5 +1,8 @@
-//! The admin listener: `/healthz`, `/readyz`, `/keys`, `/metrics`. It keeps answering
-//! during shutdown so orchestrators can see readiness turn off.
+//! The admin listener: `/healthz`, `/readyz`, `/keys`, `/metrics`, and `/revocations`
+//! (`admin/revocations.rs`). It keeps answering during shutdown so orchestrators can see
+//! readiness turn off.
+
+pub mod revocations;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -44,6 +47,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
 }
 
 async fn answer(app: Arc<App>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    if request.uri().path() == "/revocations" {
+        return Ok(revocations::answer(&app, request).await);
+    }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Ok(json_response(
             StatusCode::METHOD_NOT_ALLOWED,
