@@ -370,3 +370,130 @@ fn the_api_token_file_is_read_again_on_reload() {
         "the old token no longer works"
     );
 }
+
+/// `POST /logout` with a token.
+pub fn logout_request(token: &str) -> String {
+    format!(
+        "POST /logout HTTP/1.1\r\nHost: test.local\r\n{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        bearer(token)
+    )
+}
+
+#[test]
+fn a_logout_route_answers_204_itself_and_the_session_is_refused_from_then_on() {
+    let s = Rv::start();
+    let a_access = s.access("alice", "session-a", "a-1");
+    let a_id = s.id("alice", "session-a", "a-2");
+    let b_access = s.access("alice", "session-b", "b-1");
+    assert_eq!(s.get("/api/x", &a_id).status, 200, "cached before logout");
+    let r = s.tg.send(&logout_request(&a_access));
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.body.is_empty(), "answered by tokengate, not the upstream");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_revoked(&s.get("/api/x", &a_access), "access token of the session");
+    assert_revoked(&s.get("/api/x", &a_id), "ID token of the session");
+    assert_revoked(&s.tg.send(&logout_request(&a_access)), "logout again");
+    assert_eq!(s.get("/api/x", &b_access).status, 200);
+    let listed = s.api("GET", None).json();
+    assert_eq!(listed["entries"][0]["origin_jti"], "session-a");
+    assert_eq!(listed["entries"][0]["issuer"], "main");
+
+    // A token with only a jti lists that token.
+    let mut c = access_claims(&s.iss, "dave", &[]);
+    c.as_object_mut().unwrap().remove("origin_jti");
+    c["jti"] = json!("only-jti");
+    let only_jti = s.key.sign(&c);
+    assert_eq!(s.tg.send(&logout_request(&only_jti)).status, 204);
+    assert_revoked(&s.get("/api/x", &only_jti), "jti only");
+
+    // Nothing to list: 400; no token: 401; a bad token: 401, and nothing is listed.
+    c.as_object_mut().unwrap().remove("jti");
+    let r = s.tg.send(&logout_request(&s.key.sign(&c)));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_request");
+    assert_eq!(
+        r.json()["error_description"],
+        "token has no origin_jti or jti to revoke"
+    );
+    let r = s.tg.send(&get("/logout"));
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"], "missing_token");
+    let forged = Signer::attacker_key().sign(&access_claims(&s.iss, "eve", &[]));
+    assert_eq!(s.tg.send(&logout_request(&forged)).status, 401);
+    assert_eq!(
+        s.api("GET", None).json()["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        s.tg.output().contains("logged out"),
+        "the access log says why"
+    );
+}
+
+#[test]
+fn in_authz_mode_a_logout_check_is_answered_204_and_the_session_refused_after() {
+    let s = Rv::with("authz", "", "  store: memory\n", None);
+    let a = s.access("alice", "session-a", "a-1");
+    let b = s.access("alice", "session-b", "b-1");
+    let check = |uri: &str, method: &str, token: &str| {
+        s.tg.send(&get_with(
+            "/",
+            &[
+                &format!("X-Forwarded-Method: {method}"),
+                &format!("X-Forwarded-Uri: {uri}"),
+                &bearer(token),
+            ],
+        ))
+    };
+    assert_eq!(check("/api/x", "GET", &a).status, 200);
+    let r = check("/logout", "POST", &a);
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        !r.headers.contains_key("x-auth-sub"),
+        "no identity for a logout"
+    );
+    assert_revoked(&check("/api/x", "GET", &a), "after logout");
+    assert_eq!(check("/api/x", "GET", &b).status, 200);
+}
+
+#[test]
+fn over_ext_authz_grpc_a_logout_is_a_204_envoy_answers_itself() {
+    use crate::ext_authz::{check, code, request};
+    use envoy_types::ext_authz::v3::pb::HttpResponse;
+    let grpc: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let s = Rv::with(
+        "authz",
+        &format!("authz: {{ grpc_listen: '{grpc}' }}\n"),
+        "  store: memory\n",
+        None,
+    );
+    let a = format!("Bearer {}", s.access("alice", "session-a", "a-1"));
+    let b = format!("Bearer {}", s.access("alice", "session-b", "b-1"));
+    let ok = check(grpc, request("GET", "/api/x", &[("authorization", &a)]));
+    assert_eq!(code(&ok), 0);
+    let r = check(grpc, request("POST", "/logout", &[("authorization", &a)]));
+    assert_ne!(code(&r), 0, "not forwarded");
+    match &r.http_response {
+        Some(HttpResponse::DeniedResponse(d)) => {
+            assert_eq!(d.status.as_ref().map(|s| s.code), Some(204));
+            assert!(d.body.is_empty());
+        }
+        other => panic!("not a denied response: {other:?}"),
+    }
+    let r = check(grpc, request("GET", "/api/x", &[("authorization", &a)]));
+    assert_eq!(code(&r), 16, "UNAUTHENTICATED");
+    match &r.http_response {
+        Some(HttpResponse::DeniedResponse(d)) => {
+            assert_eq!(d.status.as_ref().map(|s| s.code), Some(401));
+            let body: Value = serde_json::from_str(&d.body).unwrap();
+            assert_eq!(body["error_description"], "token revoked");
+        }
+        other => panic!("not a denied response: {other:?}"),
+    }
+    let ok = check(grpc, request("GET", "/api/x", &[("authorization", &b)]));
+    assert_eq!(code(&ok), 0, "session B passes");
+}
