@@ -170,7 +170,7 @@ fn help_and_version_exit_zero() {
     let help = tokengate(&["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for cmd in ["run", "check-config", "verify", "decode", "demo"] {
+    for cmd in ["run", "check-config", "verify", "decode", "revoke", "demo"] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
     let version = tokengate(&["--version"]);

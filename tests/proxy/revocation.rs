@@ -4,6 +4,7 @@
 //! across a restart; expiry; `tokengate revoke`; readiness and metrics.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -496,4 +497,106 @@ fn over_ext_authz_grpc_a_logout_is_a_204_envoy_answers_itself() {
     }
     let ok = check(grpc, request("GET", "/api/x", &[("authorization", &b)]));
     assert_eq!(code(&ok), 0, "session B passes");
+}
+
+/// `tokengate revoke` with these arguments: (exit code, stdout, stderr).
+fn revoke_cli(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).arg("revoke").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn tokengate_revoke_exits_0_when_stored_1_when_refused_2_when_unreachable() {
+    let s = Rv::start();
+    let admin = format!("http://{}", s.tg.admin);
+    let file = s.token_file.to_str().unwrap();
+    let (code, out, err) = revoke_cli(&[
+        "--admin",
+        &admin,
+        "--token-file",
+        file,
+        "--issuer",
+        "main",
+        "--sub",
+        "sub-alice",
+        "--before",
+        "2026-01-01T01:00:00+01:00",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let stored: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(stored["sub"], "sub-alice");
+    assert_eq!(stored["before"], 1_767_225_600u64);
+    assert!(stored["expires_at"].as_u64().is_some());
+
+    let (code, out, err) = revoke_cli(&[
+        "--admin",
+        &admin,
+        "--token-file",
+        file,
+        "--issuer",
+        "main",
+        "--origin-jti",
+        "sess-1",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(out.trim()).unwrap()["origin_jti"],
+        "sess-1"
+    );
+    assert_revoked(
+        &s.get("/api/x", &s.access("alice", "sess-1", "x")),
+        "revoked by the CLI",
+    );
+
+    let (code, _, err) = revoke_cli(&[
+        "--admin",
+        &admin,
+        "--token-file",
+        file,
+        "--issuer",
+        "nope",
+        "--jti",
+        "j",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unknown issuer"), "{err}");
+    let wrong = s.dir.join("wrong-token");
+    std::fs::write(&wrong, "not-the-token").unwrap();
+    let (code, _, err) = revoke_cli(&[
+        "--admin",
+        &admin,
+        "--token-file",
+        wrong.to_str().unwrap(),
+        "--issuer",
+        "main",
+        "--jti",
+        "j",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("401"), "{err}");
+
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let (code, _, err) = revoke_cli(&[
+        "--admin",
+        &closed,
+        "--token-file",
+        file,
+        "--issuer",
+        "main",
+        "--jti",
+        "j",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+    assert_eq!(
+        s.api("GET", None).json()["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
