@@ -600,3 +600,131 @@ fn tokengate_revoke_exits_0_when_stored_1_when_refused_2_when_unreachable() {
         2
     );
 }
+
+#[test]
+fn with_cache_dir_entries_survive_a_restart() {
+    let cache = scratch("persist");
+    let s = Rv::with("proxy", "", "  store: memory\n", Some(&cache));
+    let a = s.access("alice", "session-a", "a-1");
+    assert_eq!(s.tg.send(&logout_request(&a)).status, 204);
+    s.revoke(json!({"issuer": "main", "sub": "sub-bob"}));
+    let file = cache.join("revocations.json");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["version"], 1);
+    assert_eq!(saved["entries"].as_array().unwrap().len(), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let config = std::fs::read_to_string(&s.tg.config)
+        .unwrap()
+        .replace(&s.tg.addr.to_string(), "LISTEN")
+        .replace(&s.tg.admin.to_string(), "ADMIN");
+    drop(s.tg);
+
+    let tg = Tokengate::start(&config, false);
+    wait_ready(&tg);
+    assert_revoked(
+        &tg.send(&get_with("/api/x", &[&bearer(&a)])),
+        "after restart",
+    );
+    let listed = admin_call(&tg, "GET", None, Some(API_TOKEN)).json();
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 2, "{listed}");
+}
+
+#[test]
+fn entries_expire_after_max_token_lifetime() {
+    let s = Rv::with("proxy", "", "  max_token_lifetime: 2s\n", None);
+    let t = s.access("alice", "short-session", "s-1");
+    let stored = s.revoke(json!({"issuer": "main", "origin_jti": "short-session"}));
+    assert_eq!(
+        stored["expires_at"].as_u64().unwrap(),
+        stored["created_at"].as_u64().unwrap() + 2
+    );
+    assert_revoked(&s.get("/api/x", &t), "within its lifetime");
+    std::thread::sleep(Duration::from_millis(3100));
+    assert_eq!(s.get("/api/x", &t).status, 200, "{}", s.tg.output());
+    assert_eq!(s.api("GET", None).json(), json!({"entries": []}));
+    assert_eq!(
+        s.tg.metric(r#"tokengate_revocations{kind="origin_jti"}"#),
+        0.0
+    );
+}
+
+#[test]
+fn metrics_count_entries_by_kind_and_the_sync_age() {
+    let s = Rv::start();
+    let text = String::from_utf8(s.tg.admin_get("/metrics").body).unwrap();
+    assert!(
+        text.contains("tokengate_revocation_sync_age_seconds 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"tokengate_revocations{kind="jti"} 0"#),
+        "{text}"
+    );
+    s.revoke(json!({"issuer": "main", "origin_jti": "o-1"}));
+    s.revoke(json!({"issuer": "main", "origin_jti": "o-2"}));
+    s.revoke(json!({"issuer": "other", "client_id": "c"}));
+    assert_eq!(
+        s.tg.metric(r#"tokengate_revocations{kind="origin_jti"}"#),
+        2.0
+    );
+    assert_eq!(
+        s.tg.metric(r#"tokengate_revocations{kind="client_id"}"#),
+        1.0
+    );
+    assert_eq!(s.tg.metric(r#"tokengate_revocations{kind="sub"}"#), 0.0);
+
+    // Without a revocation section neither family is exported.
+    let plain = crate::setup::Scene::start();
+    let text = String::from_utf8(plain.tg.admin_get("/metrics").body).unwrap();
+    assert!(!text.contains("tokengate_revocation"), "{text}");
+}
+
+#[test]
+fn readyz_waits_for_the_list_and_token_routes_answer_503_until_it_loads() {
+    let cache = scratch("unready");
+    let file = cache.join("revocations.json");
+    std::fs::write(&file, "{ half a file").unwrap();
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let iss = jwks.issuer("p");
+    let text = config(&iss, "proxy", "", "  store: memory\n", None, Some(&cache));
+    let tg = Tokengate::start(&text, false);
+    std::thread::sleep(Duration::from_millis(500));
+    let ready = tg.admin_get("/readyz");
+    assert_eq!(ready.status, 503);
+    assert_eq!(
+        ready.json()["revocation"],
+        json!({"store": "memory", "loaded": false})
+    );
+    assert_eq!(ready.json()["issuers_without_keys"], json!([]));
+    let token = key.sign(&access_claims(&iss, "alice", &[]));
+    let r = tg.send(&get_with("/api/x", &[&bearer(&token)]));
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["error"], "keys_unavailable");
+    assert_eq!(r.json()["error_description"], "revocation list unavailable");
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(
+        tg.send(&get("/public/x")).status,
+        200,
+        "auth: none routes work"
+    );
+    assert!(
+        tg.metric(r#"tokengate_revocation_sync_age_seconds"#)
+            .is_infinite(),
+        "+Inf before the first load"
+    );
+    assert!(tg.output().contains("is not a tokengate revocation list"));
+
+    // The operator removes the broken file: the next attempt loads an empty list.
+    std::fs::remove_file(&file).unwrap();
+    wait_ready(&tg);
+    let ready = tg.admin_get("/readyz").json();
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["revocation"]["loaded"], true);
+    assert_eq!(tg.send(&get_with("/api/x", &[&bearer(&token)])).status, 200);
+}
