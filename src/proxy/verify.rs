@@ -27,7 +27,8 @@ pub(crate) async fn verify(
     token: &str,
     log: &mut AccessLog,
 ) -> Result<Arc<Verified>, Reject> {
-    let (mut result, cache) = snapshot.verifier.verify_cached(token, SystemTime::now());
+    let mut now = SystemTime::now();
+    let (mut result, cache) = snapshot.verifier.verify_cached(token, now);
     match cache {
         CacheUse::Hit => snapshot.cache_counters.0.inc(),
         CacheUse::Miss => snapshot.cache_counters.1.inc(),
@@ -47,7 +48,8 @@ pub(crate) async fn verify(
         {
             let limit = jwks.fetch_timeout + REFETCH_SLACK;
             if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
-                result = snapshot.verifier.verify_cached(token, SystemTime::now()).0;
+                now = SystemTime::now();
+                result = snapshot.verifier.verify_cached(token, now).0;
             }
         }
     }
@@ -56,7 +58,7 @@ pub(crate) async fn verify(
             let issuer = verified.issuer;
             log.issuer = Some(issuer);
             log.sub = Some(verified.identity.sub_text.clone());
-            let (counted, outcome) = match revocation(snapshot, &verified) {
+            let (counted, outcome) = match revocation(snapshot, &verified, now) {
                 Ok(()) => (VerifyResult::Valid, Ok(verified)),
                 Err(Refusal::Revoked(revoked)) => (
                     VerifyResult::Revoked,
@@ -87,7 +89,7 @@ pub(crate) async fn verify(
 }
 
 /// The revocation check of a verified token: nothing to do without a `revocation` section.
-fn revocation(snapshot: &Snapshot, verified: &Verified) -> Result<(), Refusal> {
+fn revocation(snapshot: &Snapshot, verified: &Verified, now: SystemTime) -> Result<(), Refusal> {
     let Some(revoker) = &snapshot.revocation else {
         return Ok(());
     };
@@ -98,7 +100,7 @@ fn revocation(snapshot: &Snapshot, verified: &Verified) -> Result<(), Refusal> {
         &issuer.config.name,
         &verified.claims,
         verified.token_use,
-        SystemTime::now(),
+        now,
     )
 }
 

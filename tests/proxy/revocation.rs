@@ -728,3 +728,51 @@ fn readyz_waits_for_the_list_and_token_routes_answer_503_until_it_loads() {
     assert_eq!(ready["revocation"]["loaded"], true);
     assert_eq!(tg.send(&get_with("/api/x", &[&bearer(&token)])).status, 200);
 }
+
+#[test]
+fn a_reload_keeps_the_list_and_refuses_to_drop_the_section() {
+    let s = Rv::start();
+    let a = s.access("alice", "session-a", "a-1");
+    s.revoke(json!({"issuer": "main", "origin_jti": "session-a"}));
+    let template = std::fs::read_to_string(&s.tg.config)
+        .unwrap()
+        .replace(&s.tg.addr.to_string(), "LISTEN")
+        .replace(&s.tg.admin.to_string(), "ADMIN");
+    let reloaded = |ok: f64, error: f64| {
+        for _ in 0..100 {
+            if s.tg
+                .metric(r#"tokengate_config_reloads_total{result="ok"}"#)
+                == ok
+                && s.tg
+                    .metric(r#"tokengate_config_reloads_total{result="error"}"#)
+                    == error
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("reload not counted: {}", s.tg.output());
+    };
+
+    // A change inside the section: applied, the entries kept, the store settings noted.
+    s.tg.rewrite_config(
+        &template.replace("  store: memory\n", "  store: memory\n  max_lag: 30s\n"),
+    );
+    s.tg.signal("-HUP");
+    reloaded(1.0, 0.0);
+    assert_revoked(&s.get("/api/x", &a), "after a reload");
+
+    // Without the section: refused, so revoked tokens stay refused.
+    let without = template.split("revocation:\n").next().unwrap().replace(
+        "  - { name: logout, match: { path: /logout }, action: logout }\n",
+        "",
+    );
+    s.tg.rewrite_config(&without);
+    s.tg.signal("-HUP");
+    reloaded(1.0, 1.0);
+    assert_revoked(&s.get("/api/x", &a), "after a refused reload");
+    assert!(s
+        .tg
+        .output()
+        .contains("adding or removing the revocation section needs a restart"));
+}
