@@ -1,5 +1,6 @@
 //! The per-request work in isolation: token verification cold (signature each time) and
-//! cached, path normalization, route matching, header hygiene. `cargo bench`.
+//! cached, a cached verification plus the revocation check against a 100,000-entry list,
+//! path normalization, route matching, header hygiene. `cargo bench`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,13 +14,14 @@ use serde_json::json;
 use tokengate::auth::{Issuer, Verifier};
 use tokengate::config::{
     Alg, AuthMode, AuthorizationForward, ForwardConfig, IssuerConfig, IssuerKind, PathMatch,
-    Require, Route, TokenUse,
+    Require, Route, RouteAction, TokenUse,
 };
 use tokengate::dev_issuer::DevKey;
 use tokengate::jwks::{parse_jwks, IssuerKeys, KeySet, SetOrigin};
 use tokengate::proxy::headers::HeaderRules;
 use tokengate::proxy::path::normalize;
 use tokengate::proxy::route::Router;
+use tokengate::revocation::{system_clock, Entry, OnUnavailable, RevocationSet, Revoker, Target};
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench";
 
@@ -92,6 +94,7 @@ fn routing(c: &mut Criterion) {
             cors_preflight: false,
             auth: AuthMode::Required,
             require: Require::default(),
+            action: RouteAction::Forward,
         })
         .collect();
     let router = Router::new(&routes);
@@ -136,5 +139,69 @@ fn headers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, verification, routing, headers);
+/// A revocation list of `n` entries of issuer `main`, none naming the bench token: a
+/// quarter of each kind, so every lookup the check makes hits a full table.
+fn revoker(n: usize) -> Revoker {
+    let config = tokengate::config::RevocationConfig {
+        store: tokengate::config::StoreKind::Memory,
+        max_token_lifetime: Duration::from_secs(86_400),
+        max_lag: Duration::from_secs(10),
+        on_unavailable: OnUnavailable::Deny,
+        api_token: None,
+    };
+    let revoker = Revoker::open(&config, None, system_clock()).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let entries = (0..n).map(|i| {
+        let id = format!("{i:08x}-5f2c-41d0-9d3e-{i:012x}");
+        let target = match i % 4 {
+            0 => Target::OriginJti(id),
+            1 => Target::Jti(id),
+            2 => Target::Sub {
+                sub: id,
+                before: now as f64,
+            },
+            _ => Target::ClientId {
+                client_id: id,
+                before: now as f64,
+            },
+        };
+        Entry::new("main".into(), target, now, 86_400)
+    });
+    revoker.list.publish(RevocationSet::new(entries, now));
+    revoker.list.mark_synced(now * 1000);
+    revoker
+}
+
+/// The same cache hit with and without the revocation check of the verify phase, in one
+/// group so the two are measured in the same run.
+fn revocation(c: &mut Criterion) {
+    let (_, cached, token) = setup();
+    let revoker = revoker(100_000);
+    assert_eq!(revoker.list.current().entries().len(), 100_000);
+    let mut group = c.benchmark_group("cache_hit");
+    group.bench_function("verify_cached", |b| {
+        b.iter(|| {
+            let (r, _) = cached.verify_cached(black_box(&token), SystemTime::now());
+            r.unwrap()
+        })
+    });
+    group.bench_function("verify_cached_and_revocation_check_100k", |b| {
+        // As the verify phase does: one clock read for both.
+        b.iter(|| {
+            let now = SystemTime::now();
+            let (r, _) = cached.verify_cached(black_box(&token), now);
+            let verified = r.unwrap();
+            revoker
+                .check("main", &verified.claims, verified.token_use, now)
+                .unwrap();
+            verified
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verification, revocation, routing, headers);
 criterion_main!(benches);

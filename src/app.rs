@@ -1,5 +1,11 @@
 //! The running state: an immutable `Snapshot` (config, verifier, router, header rules,
 //! upstream client, metric handles) behind `ArcSwap`, plus process-wide flags and metrics.
+//!
+//! The revocation list is process-wide: one `Revoker` opened at start-up, owned by `App`,
+//! and carried into every snapshot (reloads included) as the same `Arc`. A reload must never
+//! drop entries or forget that the list loaded, so it cannot live in what a reload rebuilds;
+//! and requests reach it through the snapshot they already loaded (one `ArcSwap` load per
+//! request, and `decide`/ext_authz need nothing but the snapshot).
 
 pub mod reload;
 pub mod watch;
@@ -20,6 +26,7 @@ use crate::metrics::{IssuerCounters, Metrics, RouteCounters, NO_ROUTE_LABEL, UNK
 use crate::proxy::headers::HeaderRules;
 use crate::proxy::route::Router;
 use crate::proxy::upstream::Upstream;
+use crate::revocation::Revoker;
 
 /// Everything a request needs, immutable once published.
 #[derive(Debug)]
@@ -36,6 +43,8 @@ pub struct Snapshot {
     pub issuer_counters: Vec<IssuerCounters>,
     /// `tokengate_verify_cache_total{result="hit"}` and `{result="miss"}`.
     pub cache_counters: (IntCounter, IntCounter),
+    /// `App::revocation`, the same `Arc` in every snapshot; `None`: nothing is checked.
+    pub revocation: Option<Arc<Revoker>>,
 }
 
 impl Snapshot {
@@ -58,6 +67,9 @@ impl Snapshot {
 #[derive(Debug)]
 pub struct App {
     pub snapshot: ArcSwap<Snapshot>,
+    /// The revocation list and its store, opened once at start-up (`revocation` section);
+    /// every snapshot holds this same handle.
+    pub revocation: Option<Arc<Revoker>>,
     /// The data plane's TLS acceptor (`server.tls`), swapped when SIGHUP re-reads the files.
     pub tls: ArcSwapOption<rustls::ServerConfig>,
     pub metrics: Metrics,
@@ -67,6 +79,7 @@ pub struct App {
 impl App {
     pub fn new(snapshot: Snapshot, metrics: Metrics) -> App {
         App {
+            revocation: snapshot.revocation.clone(),
             snapshot: ArcSwap::from_pointee(snapshot),
             tls: ArcSwapOption::empty(),
             metrics,
@@ -84,22 +97,24 @@ impl App {
 }
 
 /// Builds a snapshot from a validated config, with one fresh (empty) key handle per issuer,
-/// and the key tasks that will fill them.
+/// and the key tasks that will fill them; no revocation list (`verify` checks none).
 pub fn build(
     config: Config,
     metrics: &Metrics,
     jwks_client: &KeyClient,
 ) -> (Snapshot, Vec<Refresher>) {
-    let (snapshot, fresh) = build_keeping(config, metrics, jwks_client, |_| None);
+    let (snapshot, fresh) = build_keeping(config, metrics, jwks_client, None, |_| None);
     (snapshot, fresh.into_iter().map(|n| n.refresher).collect())
 }
 
-/// Like [`build`], but an issuer whose key task id `existing` knows reuses that key handle
-/// (reload); only the others get a new handle and a key task.
+/// Like [`build`], with the process's revocation handle, and an issuer whose key task id
+/// `existing` knows reuses that key handle (reload); only the others get a new handle and a
+/// key task.
 pub fn build_keeping(
     config: Config,
     metrics: &Metrics,
     jwks_client: &KeyClient,
+    revocation: Option<Arc<Revoker>>,
     existing: impl Fn(&KeyTaskId) -> Option<Arc<IssuerKeys>>,
 ) -> (Snapshot, Vec<NewKeys>) {
     let mut issuers = Vec::with_capacity(config.issuers.len());
@@ -120,13 +135,18 @@ pub fn build_keeping(
             keys,
         });
     }
-    let snapshot = assemble(config, issuers, metrics);
+    let snapshot = assemble(config, issuers, metrics, revocation);
     (snapshot, fresh)
 }
 
 /// Builds a snapshot around issuers whose key handles already exist (used by `demo`, tests
-/// and by reload to keep the keys of unchanged issuers).
-pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snapshot {
+/// and by reload to keep the keys of unchanged issuers) and the process's revocation handle.
+pub fn assemble(
+    config: Config,
+    issuers: Vec<Issuer>,
+    metrics: &Metrics,
+    revocation: Option<Arc<Revoker>>,
+) -> Snapshot {
     let mut route_counters: Vec<RouteCounters> = config
         .routes
         .iter()
@@ -148,5 +168,6 @@ pub fn assemble(config: Config, issuers: Vec<Issuer>, metrics: &Metrics) -> Snap
         route_counters,
         issuer_counters,
         config,
+        revocation,
     }
 }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{Alg, IssuerConfig, TokenUse};
 use crate::jwks::{IssuerKeys, VerifyKey};
+use crate::revocation::entry::Kind;
 
 pub use claims::ClaimError;
 pub use identity::Identity;
@@ -66,6 +67,10 @@ pub enum AuthError {
     KeysUnavailable { issuer: usize },
     #[error("issuer {issuer}: {rule}")]
     Rejected { issuer: usize, rule: Rule },
+    /// Valid by every rule of SPEC section 3, but a revocation entry of this `kind` names it
+    /// (decided by the verify phase after `verify`, cached verdicts included).
+    #[error("issuer {issuer}: token revoked ({})", kind.as_str())]
+    Revoked { issuer: usize, kind: Kind },
 }
 
 /// A rule broken once the issuer is known.
@@ -93,9 +98,9 @@ impl AuthError {
     /// The configured issuer the token was matched to, when verification got that far.
     pub fn issuer(&self) -> Option<usize> {
         match self {
-            AuthError::KeysUnavailable { issuer } | AuthError::Rejected { issuer, .. } => {
-                Some(*issuer)
-            }
+            AuthError::KeysUnavailable { issuer }
+            | AuthError::Rejected { issuer, .. }
+            | AuthError::Revoked { issuer, .. } => Some(*issuer),
             AuthError::TooLarge { .. }
             | AuthError::Malformed(_)
             | AuthError::MissingIssuer
@@ -124,6 +129,7 @@ impl AuthError {
             AuthError::MissingIssuer => "iss missing",
             AuthError::UnknownIssuer => "unknown issuer",
             AuthError::KeysUnavailable { .. } => "issuer has no keys yet",
+            AuthError::Revoked { .. } => "token revoked",
             AuthError::Rejected { rule, .. } => match rule {
                 Rule::AlgMissing => "alg missing",
                 Rule::AlgNotAllowed => "alg not allowed",

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,10 +78,51 @@ pub enum Command {
         #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
         timeout: Duration,
     },
+    /// Add a revocation entry through a running instance's admin API and print it as stored
+    /// (exit 0 stored, 1 refused, 2 admin API unreachable)
+    Revoke(RevokeArgs),
     /// Print which build this is: version, git commit, build date, profile, target, features
     Version {
         /// One JSON object instead of text
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `tokengate revoke`: one entry of one kind for one issuer.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("target")
+        .required(true)
+        .args(["origin_jti", "jti", "sub", "client_id"])
+))]
+pub struct RevokeArgs {
+    /// The admin listener's URL (e.g. http://127.0.0.1:9901)
+    #[arg(long, value_name = "URL")]
+    pub admin: String,
+    /// File holding the admin API token (`revocation.api_token_file`)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// The issuer's configured name
+    #[arg(long, value_name = "NAME")]
+    pub issuer: String,
+    /// Revoke one sign-in session: both token types and every refreshed token
+    #[arg(long, value_name = "ID")]
+    pub origin_jti: Option<String>,
+    /// Revoke one token
+    #[arg(long, value_name = "ID")]
+    pub jti: Option<String>,
+    /// Revoke a user's tokens issued up to --before (global sign-out)
+    #[arg(long, value_name = "SUB")]
+    pub sub: Option<String>,
+    /// Revoke a client's tokens issued up to --before (machine-to-machine clients)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The cut-off for --sub and --client-id: a NumericDate (seconds) or RFC 3339 time;
+    /// default now
+    #[arg(long, value_name = "T", conflicts_with_all = ["origin_jti", "jti"])]
+    pub before: Option<String>,
+    /// How long to wait for the admin API
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }

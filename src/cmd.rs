@@ -4,6 +4,7 @@ pub mod check_config;
 pub mod decode;
 pub mod demo;
 pub mod healthcheck;
+pub mod revoke;
 pub mod run;
 pub mod verify;
 pub mod version;

@@ -7,6 +7,7 @@ pub mod files;
 pub mod interpolate;
 pub mod problem;
 pub mod raw;
+pub mod revocation;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use http::{HeaderName, Method, Uri};
 
 pub use crate::auth::claim_path::ClaimPath;
 pub use problem::{ConfigError, Problem};
+pub use revocation::{ApiToken, RedisConfig, RedisUrl, RevocationConfig, StoreKind};
 pub use validate::{load_file, load_str};
 
 /// Which job the process does.
@@ -63,6 +65,8 @@ pub struct Config {
     pub forward: ForwardConfig,
     /// `log`.
     pub log: LogConfig,
+    /// `revocation`: `None` when the section is absent (nothing is revoked or checked).
+    pub revocation: Option<RevocationConfig>,
 }
 
 /// `server`: the data-plane listener and its limits (defaults in `config::defaults`).
@@ -343,6 +347,16 @@ impl Require {
     }
 }
 
+/// What a route does with an allowed request (`routes[].action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAction {
+    /// Forward it (proxy mode) or answer 200 (authz mode): the default.
+    Forward,
+    /// Revoke the token's session (`origin_jti`, else `jti`) and answer 204 from tokengate
+    /// itself; only on `auth: required` routes, only with a `revocation` section.
+    Logout,
+}
+
 /// One entry of `routes`.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -359,6 +373,8 @@ pub struct Route {
     pub auth: AuthMode,
     /// Empty on `auth: none` routes (validation refuses it there).
     pub require: Require,
+    /// Forward, or answer a logout.
+    pub action: RouteAction,
 }
 
 /// Whether the Authorization header reaches the upstream (`forward.authorization`).

@@ -25,6 +25,13 @@ pub enum Reject {
     InvalidToken(AuthError),
     #[error("keys unavailable for issuer {issuer}")]
     KeysUnavailable { issuer: usize },
+    /// The revocation list has not loaded, or is older than `max_lag` with
+    /// `on_unavailable: deny` (or a logout could not reach the shared store).
+    #[error("revocation list unavailable")]
+    RevocationUnavailable,
+    /// A logout route got a valid token without `origin_jti` or `jti` to list.
+    #[error("token has nothing to revoke")]
+    NothingToRevoke,
     #[error("insufficient scope: {0}")]
     InsufficientScope(PolicyError),
     #[error("bad path: {0}")]
@@ -45,7 +52,8 @@ pub enum Reject {
     GatewayTimeout,
 }
 
-/// Seconds a client is told to wait when an issuer has no keys yet.
+/// Seconds a client is told to wait when an issuer has no keys yet (or the revocation list
+/// cannot be trusted yet).
 const RETRY_AFTER_SECONDS: &str = "5";
 
 /// `KeysUnavailable` is a 503 to retry; every other verification failure is a 401.
@@ -57,7 +65,8 @@ impl From<AuthError> for Reject {
             | AuthError::Malformed(_)
             | AuthError::MissingIssuer
             | AuthError::UnknownIssuer
-            | AuthError::Rejected { .. }) => Reject::InvalidToken(other),
+            | AuthError::Rejected { .. }
+            | AuthError::Revoked { .. }) => Reject::InvalidToken(other),
         }
     }
 }
@@ -79,9 +88,12 @@ impl Reject {
         match self {
             Reject::MissingToken => Outcome::MissingToken,
             Reject::InvalidToken(_) => Outcome::InvalidToken,
-            Reject::KeysUnavailable { .. } => Outcome::KeysUnavailable,
+            Reject::KeysUnavailable { .. } | Reject::RevocationUnavailable => {
+                Outcome::KeysUnavailable
+            }
             Reject::InsufficientScope(_) => Outcome::InsufficientScope,
-            Reject::BadPath(_)
+            Reject::NothingToRevoke
+            | Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
             | Reject::BadOriginal(_)
@@ -97,13 +109,16 @@ impl Reject {
         match self {
             Reject::MissingToken | Reject::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Reject::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            Reject::BadPath(_)
+            Reject::NothingToRevoke
+            | Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
             | Reject::BadOriginal(_) => StatusCode::BAD_REQUEST,
             Reject::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Reject::NoRoute => StatusCode::NOT_FOUND,
-            Reject::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Reject::KeysUnavailable { .. } | Reject::RevocationUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Reject::BadGateway => StatusCode::BAD_GATEWAY,
             Reject::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -115,6 +130,8 @@ impl Reject {
             Reject::MissingToken => "no token in the request",
             Reject::InvalidToken(e) => e.description(),
             Reject::KeysUnavailable { .. } => "the token's issuer has no keys yet",
+            Reject::RevocationUnavailable => "revocation list unavailable",
+            Reject::NothingToRevoke => "token has no origin_jti or jti to revoke",
             Reject::InsufficientScope(e) => e.description(),
             Reject::BadPath(e) => e.description(),
             Reject::BadTokenRequest(e) => e.description(),
@@ -140,6 +157,8 @@ impl Reject {
                 self.description()
             )),
             Reject::KeysUnavailable { .. }
+            | Reject::RevocationUnavailable
+            | Reject::NothingToRevoke
             | Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
@@ -156,13 +175,16 @@ impl Reject {
         match self {
             Reject::MissingToken | Reject::InvalidToken(_) => 16, // UNAUTHENTICATED
             Reject::InsufficientScope(_) => 7,                    // PERMISSION_DENIED
-            Reject::BadPath(_)
+            Reject::NothingToRevoke
+            | Reject::BadPath(_)
             | Reject::BadTokenRequest(_)
             | Reject::BadHeaders(_)
             | Reject::BadOriginal(_)
             | Reject::HeadTooLarge(_) => 3, // INVALID_ARGUMENT
             Reject::NoRoute => 12,                                // UNIMPLEMENTED
-            Reject::KeysUnavailable { .. } | Reject::BadGateway => 14, // UNAVAILABLE
+            Reject::KeysUnavailable { .. } | Reject::RevocationUnavailable | Reject::BadGateway => {
+                14
+            } // UNAVAILABLE
             Reject::GatewayTimeout => 4,                          // DEADLINE_EXCEEDED
         }
     }
@@ -210,7 +232,10 @@ impl Reject {
                 headers.insert(WWW_AUTHENTICATE, v);
             }
         }
-        if matches!(self, Reject::KeysUnavailable { .. }) {
+        if matches!(
+            self,
+            Reject::KeysUnavailable { .. } | Reject::RevocationUnavailable
+        ) {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
         }
         response
@@ -238,6 +263,33 @@ mod tests {
         assert!(!r.headers().contains_key(WWW_AUTHENTICATE));
         let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["error"], "keys_unavailable");
+    }
+
+    #[test]
+    fn a_revoked_token_is_401_token_revoked_and_an_untrusted_list_503_with_retry_after() {
+        let r = Reject::from(AuthError::Revoked {
+            issuer: 0,
+            kind: crate::revocation::Kind::OriginJti,
+        })
+        .to_response(None);
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            r.headers()[WWW_AUTHENTICATE],
+            r#"Bearer realm="tokengate", error="invalid_token", error_description="token revoked""#
+        );
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "invalid_token");
+        assert_eq!(body["error_description"], "token revoked");
+        let r = Reject::RevocationUnavailable.to_response(None);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers().contains_key(RETRY_AFTER));
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "keys_unavailable");
+        assert_eq!(body["error_description"], "revocation list unavailable");
+        let r = Reject::NothingToRevoke.to_response(None);
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "invalid_request");
     }
 
     #[test]

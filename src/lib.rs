@@ -30,6 +30,7 @@ pub mod error;
 pub mod jwks;
 pub mod metrics;
 pub mod outcome;
+pub mod private_file;
 pub mod proxy;
 pub mod revocation;
 pub mod server;

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some(Command::Decode { token }) => cmd::decode::run(token),
         Some(Command::Demo { listen, admin }) => cmd::demo::run(listen, admin),
         Some(Command::Healthcheck { config, timeout }) => cmd::healthcheck::run(&config, timeout),
+        Some(Command::Revoke(args)) => cmd::revoke::run(&args),
         Some(Command::Version { json }) => cmd::version::run(json),
     }
 }

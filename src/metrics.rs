@@ -3,9 +3,11 @@
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
+use std::time::Duration;
+
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::outcome::Outcome;
@@ -65,6 +67,10 @@ pub enum VerifyResult {
     Valid,
     Invalid,
     KeysUnavailable,
+    /// Valid, but a revocation entry names it (401 `token revoked`).
+    Revoked,
+    /// Valid, but the revocation list could not be trusted (503).
+    RevocationUnavailable,
 }
 
 impl VerifyResult {
@@ -73,6 +79,8 @@ impl VerifyResult {
             VerifyResult::Valid => "valid",
             VerifyResult::Invalid => "invalid",
             VerifyResult::KeysUnavailable => "keys_unavailable",
+            VerifyResult::Revoked => "revoked",
+            VerifyResult::RevocationUnavailable => "revocation_unavailable",
         }
     }
 }
@@ -98,6 +106,10 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     /// `tokengate_authz_decisions_total{api,outcome}`: one handle per api and outcome.
     authz_decisions: Vec<RouteCounters>,
+    /// `tokengate_revocations{kind}`: exported only once set (with a revocation section).
+    revocations: IntGaugeVec,
+    /// `tokengate_revocation_sync_age_seconds` (no labels): likewise.
+    revocation_sync_age: GaugeVec,
 }
 
 /// Which door a decision came through, for `tokengate_authz_decisions_total{api}`.
@@ -139,6 +151,8 @@ pub struct IssuerCounters {
     valid: IntCounter,
     invalid: IntCounter,
     keys_unavailable: IntCounter,
+    revoked: IntCounter,
+    revocation_unavailable: IntCounter,
 }
 
 impl IssuerCounters {
@@ -147,6 +161,8 @@ impl IssuerCounters {
             VerifyResult::Valid => self.valid.inc(),
             VerifyResult::Invalid => self.invalid.inc(),
             VerifyResult::KeysUnavailable => self.keys_unavailable.inc(),
+            VerifyResult::Revoked => self.revoked.inc(),
+            VerifyResult::RevocationUnavailable => self.revocation_unavailable.inc(),
         }
     }
 }
@@ -238,6 +254,22 @@ impl Metrics {
         )?;
         registry.register(Box::new(config_reloads.clone()))?;
         registry.register(Box::new(authz_vec.clone()))?;
+        let revocations = IntGaugeVec::new(
+            Opts::new(
+                "tokengate_revocations",
+                "Revocation entries in force, by kind",
+            ),
+            &["kind"],
+        )?;
+        let revocation_sync_age = GaugeVec::new(
+            Opts::new(
+                "tokengate_revocation_sync_age_seconds",
+                "Seconds since the local revocation list was last known to be complete (+Inf before its first load)",
+            ),
+            &[],
+        )?;
+        registry.register(Box::new(revocations.clone()))?;
+        registry.register(Box::new(revocation_sync_age.clone()))?;
         // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total ... as
         // the Prometheus client conventions name them (Linux; read from /proc per scrape).
         #[cfg(target_os = "linux")]
@@ -275,7 +307,22 @@ impl Metrics {
             inflight,
             config_reloads,
             authz_decisions,
+            revocations,
+            revocation_sync_age,
         })
+    }
+
+    /// Sets the revocation gauges (at scrape time, never per request): entries in force by
+    /// kind (label value, count) and the list's sync age (`None` before its first load).
+    pub fn revocation(&self, counts: &[(&str, usize)], sync_age: Option<Duration>) {
+        for (kind, count) in counts {
+            self.revocations
+                .with_label_values(&[kind])
+                .set(i64::try_from(*count).unwrap_or(i64::MAX));
+        }
+        self.revocation_sync_age
+            .with_label_values::<&str>(&[])
+            .set(sync_age.map_or(f64::INFINITY, |d| d.as_secs_f64()));
     }
 
     /// Resolves (and so exports at zero) every outcome for one route.
@@ -301,16 +348,16 @@ impl Metrics {
     }
 
     pub fn issuer(&self, issuer: &str) -> IssuerCounters {
+        let counter = |result: VerifyResult| {
+            self.verifications
+                .with_label_values(&[issuer, result.as_str()])
+        };
         IssuerCounters {
-            valid: self
-                .verifications
-                .with_label_values(&[issuer, VerifyResult::Valid.as_str()]),
-            invalid: self
-                .verifications
-                .with_label_values(&[issuer, VerifyResult::Invalid.as_str()]),
-            keys_unavailable: self
-                .verifications
-                .with_label_values(&[issuer, VerifyResult::KeysUnavailable.as_str()]),
+            valid: counter(VerifyResult::Valid),
+            invalid: counter(VerifyResult::Invalid),
+            keys_unavailable: counter(VerifyResult::KeysUnavailable),
+            revoked: counter(VerifyResult::Revoked),
+            revocation_unavailable: counter(VerifyResult::RevocationUnavailable),
         }
     }
 

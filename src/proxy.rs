@@ -1,12 +1,14 @@
 //! The Gate: runs a request through its phases (normalize path, route, extract token,
-//! verify, policy, header hygiene, forward) and closes every request, allowed or refused,
-//! with one log phase. Per request it never locks, fetches keys or blocks.
+//! verify, policy, logout on `action: logout` routes, header hygiene, forward) and closes
+//! every request, allowed or refused, with one log phase. Per request it never locks,
+//! fetches keys or blocks.
 
 pub mod authz;
 pub mod body;
 pub mod head;
 pub mod headers;
 pub mod log;
+pub mod logout;
 pub mod original;
 pub mod path;
 pub mod route;
@@ -30,7 +32,7 @@ use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
 use crate::auth::{token, Verified};
-use crate::config::{AuthMode, Mode, TokenSource};
+use crate::config::{AuthMode, Mode, RouteAction, TokenSource};
 use crate::error::Reject;
 use crate::outcome::Outcome;
 use crate::proxy::body::{full, Body, BoxError, Counted};
@@ -145,10 +147,14 @@ impl Drop for Inflight<'_> {
 pub struct Decision {
     pub normalized: String,
     pub verified: Option<Arc<Verified>>,
+    /// A logout route listed the token's session: answer `logout::no_content()` (proxy and
+    /// authz HTTP) or its ext_authz equivalent, never forward.
+    pub logged_out: bool,
 }
 
 /// The decision phases shared by proxy mode and both authz APIs: normalize the path, route,
-/// extract the token, verify, check the route's policy. Any failure is a `Reject`.
+/// extract the token, verify, check the route's policy, and on a logout route list the
+/// token's session. Any failure is a `Reject`.
 pub async fn decide(
     snapshot: &Snapshot,
     method: &Method,
@@ -185,9 +191,19 @@ pub async fn decide(
             }
         }
     };
+    // Phase: logout (validation makes these routes `auth: required`, so a token is here).
+    let logged_out = match (&verified, route.action) {
+        (Some(verified), RouteAction::Logout) => {
+            logout::logout(snapshot, verified, log).await?;
+            true
+        }
+        (None, RouteAction::Logout) => return Err(Reject::MissingToken),
+        (_, RouteAction::Forward) => false,
+    };
     Ok(Decision {
         normalized,
         verified,
+        logged_out,
     })
 }
 
@@ -208,6 +224,7 @@ async fn forward(
     let Decision {
         normalized,
         verified,
+        logged_out,
     } = decide(
         snapshot,
         &parts.method,
@@ -217,6 +234,9 @@ async fn forward(
         log,
     )
     .await?;
+    if logged_out {
+        return Ok(logout::no_content());
+    }
     let config = &snapshot.config;
 
     // A query-string token never reaches the upstream, whichever route and source.

@@ -22,6 +22,7 @@ routes: [ { zzz: 1, match: { zzz: 1 }, require: { zzz: 1 } } ]
 forward: { zzz: 1 }
 authz: { zzz: 1 }
 log: { zzz: 1 }
+revocation: { zzz: 1, redis: { zzz: 1 } }
 ";
 
 /// Section path (`issuers[]`, `` for the top level) -> the keys the parser accepts there.
@@ -109,6 +110,8 @@ fn every_parser_key_is_documented_and_every_documented_key_exists() {
         "issuers[].cognito",
         "routes[].require",
         "authz",
+        "revocation",
+        "revocation.redis",
     ] {
         assert!(
             sections.contains_key(expected),

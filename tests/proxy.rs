@@ -77,3 +77,6 @@ mod sources;
 
 #[path = "proxy/shapes.rs"]
 mod shapes;
+
+#[path = "proxy/revocation.rs"]
+mod revocation;

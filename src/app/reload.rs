@@ -1,7 +1,8 @@
 //! Reload, on SIGHUP or when a watched file changes (`app/watch.rs`): re-read and validate
 //! the file; publish a valid one as one new snapshot (requests in flight finish on the
 //! snapshot they loaded); keep the key handles and key tasks of issuers whose key source
-//! did not change. An invalid file changes nothing.
+//! did not change, and the process's revocation list (its API token file is re-read). An
+//! invalid file changes nothing.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,6 +72,14 @@ impl Reloader {
             tracing::error!("configuration reload refused: changing mode needs a restart");
             return Reloaded::Refused;
         }
+        // The list and its store are opened at start-up: a reload keeps them, so it cannot
+        // add one (logout routes would have no store) nor drop one (revoked tokens would pass).
+        if config.revocation.is_some() != self.app.revocation.is_some() {
+            tracing::error!(
+                "configuration reload refused: adding or removing the revocation section needs a restart"
+            );
+            return Reloaded::Refused;
+        }
         let client = match fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref())
         {
             Ok(client) => client,
@@ -98,9 +107,13 @@ impl Reloader {
             .iter()
             .map(|i| KeyTaskId::of(i, &config.jwks, &client))
             .collect();
-        let (snapshot, fresh) = app::build_keeping(config, &self.app.metrics, &client, |id| {
-            self.keyring.find(id)
-        });
+        let (snapshot, fresh) = app::build_keeping(
+            config,
+            &self.app.metrics,
+            &client,
+            self.app.revocation.clone(),
+            |id| self.keyring.find(id),
+        );
         let kept = keep.len() - fresh.len();
         let started = fresh.len();
         self.keyring.replace(&keep, fresh);
@@ -139,6 +152,11 @@ fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
     }
     if running.log.format != new.log.format {
         changed.push("log.format");
+    }
+    if let (Some(running), Some(new)) = (&running.revocation, &new.revocation) {
+        if running.store_settings_differ(new) {
+            changed.push("revocation");
+        }
     }
     changed
 }

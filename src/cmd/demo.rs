@@ -1,6 +1,7 @@
 //! `tokengate demo`: the embedded default. Starts, on loopback, a development issuer
 //! (ephemeral RSA key, JWKS over HTTP), an echo upstream and the proxy in front of it, and
-//! prints curl lines: one allowed, one forbidden for lack of a group, one without a token.
+//! prints curl lines: one allowed, one forbidden for lack of a group, one without a token,
+//! a logout, and the logged-out token refused.
 
 mod echo;
 
@@ -43,10 +44,15 @@ routes:
     match: { path_prefix: /admin }
     require:
       groups_any: [admin]
+  - name: logout
+    match: { path: /logout, methods: [POST] }
+    action: logout
   - name: api
     match: { path_prefix: / }
 forward:
   authorization: strip
+revocation:
+  store: memory
 log:
   format: text
   level: info
@@ -111,6 +117,10 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
          curl -si http://{proxy}/admin/reports -H 'Authorization: Bearer {bob}'\n\n\
          # 401 missing_token: no token\n\
          curl -si http://{proxy}/api/hello\n\n\
+         # 204: alice logs out; tokengate revokes her session (origin_jti) and answers itself\n\
+         curl -si -X POST http://{proxy}/logout -H 'Authorization: Bearer {alice}'\n\n\
+         # 401 invalid_token, token revoked: alice's token after the logout\n\
+         curl -si http://{proxy}/admin/reports -H 'Authorization: Bearer {alice}'\n\n\
          # keys and readiness\n\
          curl -s http://{admin}/keys\n\n\
          Ctrl-C stops the demo."

@@ -14,6 +14,7 @@ use crate::config::{load_file, Config};
 use crate::jwks::fetch;
 use crate::jwks::keyring::Keyring;
 use crate::metrics::Metrics;
+use crate::revocation::{system_clock, OnUnavailable, Revoker};
 use crate::server::{self, admin, ext_authz};
 use crate::shutdown;
 use crate::telemetry::{self, Sink};
@@ -100,7 +101,23 @@ pub async fn serve(
         )),
         None => None,
     };
-    let (snapshot, fresh) = app::build_keeping(config, &metrics, &jwks_client, |_| None);
+    let revocation = match &config.revocation {
+        Some(settings) => {
+            if settings.on_unavailable == OnUnavailable::Allow {
+                tracing::warn!("revocation.on_unavailable is allow: once the revocation list is older than max_lag, revoked tokens may pass");
+            }
+            let revoker =
+                Revoker::open(settings, config.jwks.cache_dir.as_deref(), system_clock())?;
+            Some(Arc::new(revoker))
+        }
+        None => None,
+    };
+    // The store's task loads the list (then `/readyz` may turn 200) and keeps it current.
+    let store_task = revocation
+        .as_ref()
+        .map(|r| tokio::spawn(Arc::clone(&r.store).run()));
+    let (snapshot, fresh) =
+        app::build_keeping(config, &metrics, &jwks_client, revocation, |_| None);
     let app = Arc::new(App::new(snapshot, metrics));
     app.tls.store(tls);
     let keyring = Keyring::start(fresh);
@@ -152,6 +169,9 @@ pub async fn serve(
         }
     }
     admin_task.abort();
+    if let Some(task) = store_task {
+        task.abort();
+    }
     signals.abort();
     hangups.abort();
     tracing::info!("tokengate stopped");

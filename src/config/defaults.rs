@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::config::{AuthMode, AuthorizationForward, LogFormat, Mode, TokenUse};
+use crate::revocation::list::OnUnavailable;
 
 /// `mode`: verify, then forward to `upstream`.
 pub const MODE: Mode = Mode::Proxy;
@@ -80,6 +81,17 @@ pub const LOG_LEVEL: &str = "info";
 /// `log.access_log`: one line per request.
 pub const LOG_ACCESS_LOG: bool = true;
 
+/// `revocation.store`: this process only (kept in `jwks.cache_dir` when set).
+pub const REVOCATION_STORE: &str = "memory";
+/// `revocation.redis.key_prefix`: every key tokengate writes in Redis starts with it.
+pub const REVOCATION_REDIS_KEY_PREFIX: &str = "tokengate:";
+/// `revocation.max_token_lifetime`: Cognito's longest ID/access token validity (1 day).
+pub const REVOCATION_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// `revocation.max_lag`: how stale a shared list may get before `on_unavailable` applies.
+pub const REVOCATION_MAX_LAG: Duration = Duration::from_secs(10);
+/// `revocation.on_unavailable`: fail closed (503 `keys_unavailable` on token routes).
+pub const REVOCATION_ON_UNAVAILABLE: OnUnavailable = OnUnavailable::Deny;
+
 /// A default as README's configuration table states it (the "default" column, without its
 /// backticks). Only for that comparison: the validator uses the constants themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,4 +154,9 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
     ("log.format",                 DefaultValue::Word(LOG_FORMAT.as_str())),
     ("log.level",                  DefaultValue::Word(LOG_LEVEL)),
     ("log.access_log",             DefaultValue::Flag(LOG_ACCESS_LOG)),
+    ("revocation.store",           DefaultValue::Word(REVOCATION_STORE)),
+    ("revocation.redis.key_prefix", DefaultValue::Word(REVOCATION_REDIS_KEY_PREFIX)),
+    ("revocation.max_token_lifetime", DefaultValue::Duration(REVOCATION_MAX_TOKEN_LIFETIME)),
+    ("revocation.max_lag",         DefaultValue::Duration(REVOCATION_MAX_LAG)),
+    ("revocation.on_unavailable",  DefaultValue::Word(REVOCATION_ON_UNAVAILABLE.as_str())),
 ];

@@ -99,6 +99,7 @@ pub struct RawRoute {
     pub name: Option<String>,
     pub auth: Option<String>,
     pub require: Option<RawRequire>,
+    pub action: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +147,25 @@ pub struct RawLog {
     pub level: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     pub access_log: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocation {
+    pub store: Option<String>,
+    pub redis: Option<RawRedis>,
+    pub max_token_lifetime: Option<String>,
+    pub max_lag: Option<String>,
+    pub on_unavailable: Option<String>,
+    pub api_token_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    pub url: Option<String>,
+    pub ca_file: Option<String>,
+    pub key_prefix: Option<String>,
 }
 
 /// A number, or a string holding one (what `${NAME}` expansion produces).

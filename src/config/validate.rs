@@ -9,6 +9,7 @@ mod forward;
 mod issuers;
 mod jwks;
 mod log;
+mod revocation;
 mod routes;
 mod server;
 mod token;
@@ -28,9 +29,19 @@ use crate::config::problem::{ConfigError, Problem};
 use crate::config::{Config, Mode};
 
 /// The top-level sections, in the order the "unknown key" message lists them.
-const SECTIONS: [&str; 11] = [
-    "mode", "server", "admin", "upstream", "issuers", "jwks", "token", "routes", "forward",
-    "authz", "log",
+const SECTIONS: [&str; 12] = [
+    "mode",
+    "server",
+    "admin",
+    "upstream",
+    "issuers",
+    "jwks",
+    "token",
+    "routes",
+    "forward",
+    "authz",
+    "log",
+    "revocation",
 ];
 
 /// Loads and validates YAML text. `env` looks up environment variables (injected).
@@ -128,7 +139,7 @@ impl Validator {
     }
 
     /// Every section, in an order that lets later ones depend on earlier ones (`issuers`
-    /// reads `jwks.allow_http`). `None` only when a problem was reported.
+    /// reads `jwks.allow_http`, `routes` whether `revocation` is there for logout routes). `None` only when a problem was reported.
     fn config(&mut self, map: &Mapping) -> Option<Config> {
         let mode = match map.get("mode") {
             None | Some(Value::Null) => defaults::MODE,
@@ -146,7 +157,8 @@ impl Validator {
         let jwks = self.jwks(map);
         let issuers = self.issuers(map, &jwks);
         let token = self.token(map);
-        let routes = self.routes(map);
+        let revocation = self.revocation(map);
+        let routes = self.routes(map, revocation.is_some());
         let forward = self.forward(map);
         let authz = self.authz(map, mode);
         let log = self.log(map);
@@ -165,6 +177,7 @@ impl Validator {
             routes,
             forward,
             log,
+            revocation,
         })
     }
 }

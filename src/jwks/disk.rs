@@ -1,9 +1,9 @@
 //! The last good JWKS of each issuer on disk (`jwks.cache_dir`), so a restart during an
 //! identity-provider outage is ready at once. One file per issuer, written atomically
-//! (temp file, fsync, rename, mode 0600). Blocking I/O: call from `spawn_blocking` only.
+//! (`private_file`: temp file, fsync, rename, mode 0600). Blocking I/O: call from
+//! `spawn_blocking` only.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,26 +54,7 @@ pub fn write(
         jwks,
     };
     let bytes = serde_json::to_vec(&file).map_err(|_| DiskError::Corrupt)?;
-    create_private_dir(dir)?;
-    let target = path(dir, issuer);
-    let temp = dir.join(format!(".{issuer}.jwks.json.tmp"));
-    {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut out = options.open(&temp)?;
-        out.write_all(&bytes)?;
-        out.sync_all()?;
-    }
-    fs::rename(&temp, &target)?;
-    // Make the rename itself durable.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    crate::private_file::write_atomic(dir, &format!("{issuer}.jwks.json"), &bytes)?;
     Ok(())
 }
 
@@ -97,20 +78,6 @@ pub fn read(
         body,
         UNIX_EPOCH + Duration::from_secs(file.fetched_at),
     )))
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 #[cfg(test)]

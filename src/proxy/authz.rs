@@ -40,6 +40,9 @@ pub async fn check(
         log,
     )
     .await?;
+    if decision.logged_out {
+        return Ok(crate::proxy::logout::no_content());
+    }
     let mut response = Response::new(full(Bytes::new()));
     if let Some(verified) = &decision.verified {
         snapshot

@@ -81,6 +81,7 @@ mod tests {
             cors_preflight: false,
             auth: AuthMode::Required,
             require: Require::default(),
+            action: crate::config::RouteAction::Forward,
         }
     }
 

@@ -1,6 +1,7 @@
-//! The verify phase: one token through the snapshot's verifier (its cache first), counted
-//! under its issuer. A token with an unknown kid waits for the issuer's one shared refetch;
-//! the request itself never fetches, locks or blocks.
+//! The verify phase: one token through the snapshot's verifier (its cache first), then the
+//! revocation list (when configured), counted under its issuer. A token with an unknown kid
+//! waits for the issuer's one shared refetch; the request itself never fetches, locks or
+//! blocks, and the revocation check is a few hash lookups in an immutable set.
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
@@ -12,19 +13,22 @@ use crate::auth::{AuthError, CacheUse, Verified};
 use crate::error::Reject;
 use crate::metrics::VerifyResult;
 use crate::proxy::log::AccessLog;
+use crate::revocation::list::Refusal;
 
 /// Beyond the fetch's own timeout, how long a request waits for a refetch to be reported.
 const REFETCH_SLACK: Duration = Duration::from_secs(1);
 
 /// Verifies one token and counts the result under its issuer. A token whose kid is unknown
 /// waits for the issuer's one shared refetch (if the floor allows one, else it is refused at
-/// once) and is verified again; the request itself never fetches.
+/// once) and is verified again; the request itself never fetches. A valid token, cached
+/// verdicts included, is then checked against the revocation list.
 pub(crate) async fn verify(
     snapshot: &Snapshot,
     token: &str,
     log: &mut AccessLog,
 ) -> Result<Arc<Verified>, Reject> {
-    let (mut result, cache) = snapshot.verifier.verify_cached(token, SystemTime::now());
+    let mut now = SystemTime::now();
+    let (mut result, cache) = snapshot.verifier.verify_cached(token, now);
     match cache {
         CacheUse::Hit => snapshot.cache_counters.0.inc(),
         CacheUse::Miss => snapshot.cache_counters.1.inc(),
@@ -44,18 +48,34 @@ pub(crate) async fn verify(
         {
             let limit = jwks.fetch_timeout + REFETCH_SLACK;
             if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
-                result = snapshot.verifier.verify_cached(token, SystemTime::now()).0;
+                now = SystemTime::now();
+                result = snapshot.verifier.verify_cached(token, now).0;
             }
         }
     }
     match result {
         Ok(verified) => {
-            if let Some(c) = snapshot.issuer_counters(Some(verified.issuer)) {
-                c.inc(VerifyResult::Valid);
-            }
-            log.issuer = Some(verified.issuer);
+            let issuer = verified.issuer;
+            log.issuer = Some(issuer);
             log.sub = Some(verified.identity.sub_text.clone());
-            Ok(verified)
+            let (counted, outcome) = match revocation(snapshot, &verified, now) {
+                Ok(()) => (VerifyResult::Valid, Ok(verified)),
+                Err(Refusal::Revoked(revoked)) => (
+                    VerifyResult::Revoked,
+                    Err(Reject::from(AuthError::Revoked {
+                        issuer,
+                        kind: revoked.kind,
+                    })),
+                ),
+                Err(Refusal::Unavailable) => (
+                    VerifyResult::RevocationUnavailable,
+                    Err(Reject::RevocationUnavailable),
+                ),
+            };
+            if let Some(c) = snapshot.issuer_counters(Some(issuer)) {
+                c.inc(counted);
+            }
+            outcome
         }
         Err(e) => {
             let issuer = e.issuer();
@@ -68,6 +88,22 @@ pub(crate) async fn verify(
     }
 }
 
+/// The revocation check of a verified token: nothing to do without a `revocation` section.
+fn revocation(snapshot: &Snapshot, verified: &Verified, now: SystemTime) -> Result<(), Refusal> {
+    let Some(revoker) = &snapshot.revocation else {
+        return Ok(());
+    };
+    let Some(issuer) = snapshot.verifier.issuers().get(verified.issuer) else {
+        return Ok(());
+    };
+    revoker.check(
+        &issuer.config.name,
+        &verified.claims,
+        verified.token_use,
+        now,
+    )
+}
+
 /// The `tokengate_token_verifications_total{result}` a failed verification counts under.
 fn verify_result(e: &AuthError) -> VerifyResult {
     match e {
@@ -77,5 +113,6 @@ fn verify_result(e: &AuthError) -> VerifyResult {
         | AuthError::MissingIssuer
         | AuthError::UnknownIssuer
         | AuthError::Rejected { .. } => VerifyResult::Invalid,
+        AuthError::Revoked { .. } => VerifyResult::Revoked,
     }
 }

@@ -162,6 +162,13 @@ impl Entry {
                 before: before_or_now,
             },
         };
+        Ok(Entry::new(issuer.to_owned(), target, now, max_lifetime))
+    }
+
+    /// An entry for `target` within `issuer` (configured name), written at `now`: kept until
+    /// `max_lifetime` after its `before` (cut-offs) or after `now` (`origin_jti`, `jti`),
+    /// never shorter than from `now`. Seconds.
+    pub fn new(issuer: String, target: Target, now: u64, max_lifetime: u64) -> Entry {
         let applies_from = match &target {
             Target::OriginJti(_) | Target::Jti(_) => now,
             // A cut-off in the future keeps the entry until tokens issued up to it expire.
@@ -169,12 +176,12 @@ impl Entry {
                 (before.ceil() as u64).max(now)
             }
         };
-        Ok(Entry {
-            issuer: issuer.to_owned(),
+        Entry {
+            issuer,
             target,
             created_at: now,
             expires_at: applies_from.saturating_add(max_lifetime),
-        })
+        }
     }
 
     /// The entry as the API returns it and the stores keep it: the request's fields plus

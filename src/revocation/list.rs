@@ -21,6 +21,16 @@ pub enum OnUnavailable {
     Allow,
 }
 
+impl OnUnavailable {
+    /// The word the file uses for it (`on_unavailable: deny`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OnUnavailable::Deny => "deny",
+            OnUnavailable::Allow => "allow",
+        }
+    }
+}
+
 /// Why a verified token may not pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -79,10 +89,17 @@ impl Revocations {
         self.loaded.load(Ordering::Acquire)
     }
 
-    /// Time since the list was last known complete, `None` before the first load.
+    /// Time since the list was last known complete, `None` before the first load. A store
+    /// that cannot fall behind (`max_lag` `None`: memory) is complete once loaded: zero.
     pub fn sync_age(&self, now_ms: u64) -> Option<Duration> {
+        if !self.is_loaded() {
+            return None;
+        }
+        if self.max_lag.is_none() {
+            return Some(Duration::ZERO);
+        }
         let at = self.synced_at_ms.load(Ordering::Acquire);
-        (at != 0).then(|| Duration::from_millis(now_ms.saturating_sub(at)))
+        Some(Duration::from_millis(now_ms.saturating_sub(at)))
     }
 
     /// Whether the list is too old to be trusted (`max_lag` passed), whatever

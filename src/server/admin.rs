@@ -1,9 +1,12 @@
-//! The admin listener: `/healthz`, `/readyz`, `/keys`, `/metrics`. It keeps answering
-//! during shutdown so orchestrators can see readiness turn off.
+//! The admin listener: `/healthz`, `/readyz`, `/keys`, `/metrics`, and `/revocations`
+//! (`admin/revocations.rs`). It keeps answering during shutdown so orchestrators can see
+//! readiness turn off.
+
+pub mod revocations;
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
@@ -44,6 +47,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
 }
 
 async fn answer(app: Arc<App>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    if request.uri().path() == "/revocations" {
+        return Ok(revocations::answer(&app, request).await);
+    }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Ok(json_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -55,6 +61,7 @@ async fn answer(app: Arc<App>, request: Request<Incoming>) -> Result<Response<Bo
         "/readyz" => readyz(&app),
         "/keys" => json_response(StatusCode::OK, &keys(&app)),
         "/metrics" => {
+            revocation_gauges(&app);
             let mut r = Response::new(full(Bytes::from(app.metrics.render())));
             r.headers_mut().insert(
                 CONTENT_TYPE,
@@ -67,7 +74,23 @@ async fn answer(app: Arc<App>, request: Request<Incoming>) -> Result<Response<Bo
     Ok(response)
 }
 
-/// 200 when every issuer has a key set and no shutdown has begun; else 503 naming what is missing.
+/// The revocation gauges, as of this scrape.
+fn revocation_gauges(app: &App) {
+    if let Some(revoker) = &app.revocation {
+        let counts = revoker.list.counts().map(|(kind, n)| (kind.as_str(), n));
+        app.metrics
+            .revocation(&counts, revoker.list.sync_age(unix_ms()));
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// 200 when every issuer has a key set, the revocation list (if configured) has loaded and
+/// no shutdown has begun; else 503 naming what is missing.
 fn readyz(app: &App) -> Response<Body> {
     let snapshot = app.snapshot.load();
     let missing: Vec<&str> = snapshot
@@ -78,18 +101,32 @@ fn readyz(app: &App) -> Response<Body> {
         .map(|i| i.config.name.as_str())
         .collect();
     let shutting_down = app.is_shutting_down();
-    if missing.is_empty() && !shutting_down {
-        json_response(StatusCode::OK, &json!({"ready": true}))
+    // `{"store": "memory", "loaded": bool}` with a revocation section, else absent.
+    let revocation = app.revocation.as_ref().map(|r| {
+        json!({
+            "store": r.store_kind,
+            "loaded": r.list.is_loaded(),
+        })
+    });
+    let list_loaded = app.revocation.as_ref().is_none_or(|r| r.list.is_loaded());
+    let mut body = if missing.is_empty() && !shutting_down && list_loaded {
+        json!({"ready": true})
     } else {
-        json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({
-                "ready": false,
-                "shutting_down": shutting_down,
-                "issuers_without_keys": missing,
-            }),
-        )
+        json!({
+            "ready": false,
+            "shutting_down": shutting_down,
+            "issuers_without_keys": missing,
+        })
+    };
+    if let (Some(revocation), Some(object)) = (revocation, body.as_object_mut()) {
+        object.insert("revocation".into(), revocation);
     }
+    let status = if body["ready"] == true {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(status, &body)
 }
 
 fn keys(app: &App) -> Value {

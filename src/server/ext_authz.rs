@@ -55,7 +55,14 @@ impl Authorization for Checker {
         let response = match check(&snapshot, &http, &mut log).await {
             Ok(allowed) => {
                 log.outcome = Outcome::Allowed;
-                log.status = 200;
+                log.status = match &allowed.http_response {
+                    Some(HttpResponse::DeniedResponse(d)) => d
+                        .status
+                        .as_ref()
+                        .and_then(|s| u16::try_from(s.code).ok())
+                        .unwrap_or(200),
+                    _ => 200,
+                };
                 allowed
             }
             Err(reject) => {
@@ -146,6 +153,9 @@ async fn check(
         log,
     )
     .await?;
+    if decision.logged_out {
+        return Ok(logged_out());
+    }
     let mut identity = HeaderMap::new();
     if let Some(verified) = &decision.verified {
         snapshot
@@ -181,6 +191,32 @@ async fn check(
         http_response: Some(HttpResponse::OkResponse(ok)),
         ..Default::default()
     })
+}
+
+/// A logout done: Envoy must answer 204 itself rather than forward the request, which in
+/// ext_authz terms is a denial (any non-OK code) whose response is a 204 without a body.
+fn logged_out() -> CheckResponse {
+    let response = crate::proxy::logout::no_content();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| option(name.as_str(), value.as_bytes()))
+        .collect();
+    CheckResponse {
+        status: Some(rpc::Status {
+            code: 7, // PERMISSION_DENIED: "do not forward"; the HTTP answer is the 204 below.
+            message: crate::proxy::logout::LOGGED_OUT.to_owned(),
+            details: Vec::new(),
+        }),
+        http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus {
+                code: i32::from(response.status().as_u16()),
+            }),
+            headers,
+            body: String::new(),
+        })),
+        ..Default::default()
+    }
 }
 
 /// A denial: the HTTP status, `WWW-Authenticate` and JSON body the client gets, and the

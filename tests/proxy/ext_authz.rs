@@ -23,7 +23,7 @@ fn start() -> (Authz, SocketAddr) {
     (a, grpc)
 }
 
-fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> CheckRequest {
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> CheckRequest {
     let headers: HashMap<String, String> = headers
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -45,7 +45,7 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> CheckRequest {
     }
 }
 
-fn check(addr: SocketAddr, request: CheckRequest) -> CheckResponse {
+pub fn check(addr: SocketAddr, request: CheckRequest) -> CheckResponse {
     runtime().block_on(async move {
         let mut client = AuthorizationClient::connect(format!("http://{addr}"))
             .await
@@ -54,7 +54,7 @@ fn check(addr: SocketAddr, request: CheckRequest) -> CheckResponse {
     })
 }
 
-fn code(r: &CheckResponse) -> i32 {
+pub fn code(r: &CheckResponse) -> i32 {
     r.status.as_ref().map_or(-1, |s| s.code)
 }
 
@@ -74,7 +74,7 @@ fn ok_parts(r: &CheckResponse) -> (HashMap<String, String>, Vec<String>) {
 }
 
 /// (HTTP status, headers, body) of a denied response.
-fn denied_parts(r: &CheckResponse) -> (i32, HashMap<String, String>, serde_json::Value) {
+pub fn denied_parts(r: &CheckResponse) -> (i32, HashMap<String, String>, serde_json::Value) {
     match &r.http_response {
         Some(HttpResponse::DeniedResponse(d)) => (
             d.status.as_ref().map_or(0, |s| s.code),

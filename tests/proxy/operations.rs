@@ -183,7 +183,7 @@ fn help_and_version_exit_zero() {
     let help = tokengate(&["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for cmd in ["run", "check-config", "verify", "decode", "demo"] {
+    for cmd in ["run", "check-config", "verify", "decode", "revoke", "demo"] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
     let version = tokengate(&["--version"]);
@@ -271,7 +271,7 @@ fn verify_answers_valid_invalid_or_could_not_check() {
 }
 
 #[test]
-fn demo_prints_curl_lines_that_give_200_403_and_401() {
+fn demo_prints_curl_lines_that_give_200_403_401_then_logout_204_and_token_revoked() {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
@@ -298,9 +298,15 @@ fn demo_prints_curl_lines_that_give_200_403_and_401() {
             break;
         }
     }
-    assert_eq!(curls.len(), 4, "{curls:?}");
-    let mut statuses = Vec::new();
-    for curl in &curls[..3] {
+    assert_eq!(curls.len(), 6, "{curls:?}");
+    let mut replies = Vec::new();
+    // Run in the printed order: the logout line revokes alice's session for the next one.
+    for curl in &curls[..5] {
+        let method = if curl.contains("-X POST") {
+            "POST"
+        } else {
+            "GET"
+        };
         let url = curl
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -313,9 +319,15 @@ fn demo_prints_curl_lines_that_give_200_403_and_401() {
             .map(|h| h.trim_end().trim_end_matches('\'').to_owned())
             .collect();
         let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let raw = get_with(path, &refs).replacen("GET ", &format!("{method} "), 1);
+        let raw = if method == "POST" {
+            raw.replacen("\r\n\r\n", "\r\nContent-Length: 0\r\n\r\n", 1)
+        } else {
+            raw
+        };
         let mut reply = None;
         for _ in 0..100 {
-            if let Ok(r) = try_request(addr.parse().unwrap(), &get_with(path, &refs)) {
+            if let Ok(r) = try_request(addr.parse().unwrap(), &raw) {
                 if r.status != 503 {
                     reply = Some(r);
                     break;
@@ -330,9 +342,11 @@ fn demo_prints_curl_lines_that_give_200_403_and_401() {
                 Some("alice")
             );
         }
-        statuses.push(r.status);
+        replies.push(r);
     }
-    assert_eq!(statuses, [200, 403, 401]);
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 403, 401, 204, 401]);
+    assert_eq!(replies[4].json()["error_description"], "token revoked");
 }
 
 /// Starts tokengate against a JWKS server answering `status` with `body`; returns what

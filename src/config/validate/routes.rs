@@ -10,10 +10,11 @@ use super::Validator;
 use crate::auth::claim_path::ClaimPathError;
 use crate::config::defaults;
 use crate::config::raw::{RawRequire, RawRoute};
-use crate::config::{AuthMode, ClaimPath, PathMatch, Require, Route};
+use crate::config::{AuthMode, ClaimPath, PathMatch, Require, Route, RouteAction};
 
 impl Validator {
-    pub(super) fn routes(&mut self, map: &Mapping) -> Vec<Route> {
+    /// `revocation`: whether a `revocation` section is configured (logout routes need one).
+    pub(super) fn routes(&mut self, map: &Mapping, revocation: bool) -> Vec<Route> {
         let Some(raws) = self.list::<RawRoute>(map, "routes") else {
             return vec![default_route()];
         };
@@ -27,7 +28,7 @@ impl Validator {
         for (i, raw) in raws.into_iter().enumerate() {
             let Some(raw) = raw else { continue };
             let at = format!("routes[{i}]");
-            if let Some(route) = self.route(raw, i, &at) {
+            if let Some(route) = self.route(raw, i, &at, revocation) {
                 if out.iter().any(|r| r.name == route.name) {
                     self.problem(&format!("{at}.name"), "duplicate route name");
                 }
@@ -38,7 +39,7 @@ impl Validator {
     }
 
     /// Route number `index` at `at` (`routes[2]`); `None` when its matcher is unusable.
-    fn route(&mut self, raw: RawRoute, index: usize, at: &str) -> Option<Route> {
+    fn route(&mut self, raw: RawRoute, index: usize, at: &str, revocation: bool) -> Option<Route> {
         let Some(m) = raw.matcher else {
             self.problem(&format!("{at}.match"), "required");
             return None;
@@ -113,6 +114,7 @@ impl Validator {
                 self.require(r, &format!("{at}.require"))
             }
         };
+        let action = self.action(raw.action.as_deref(), auth, at, revocation);
         let name = raw.name.unwrap_or_else(|| index.to_string());
         if name.is_empty() {
             self.problem(&format!("{at}.name"), "must not be empty");
@@ -124,7 +126,44 @@ impl Validator {
             cors_preflight,
             auth,
             require,
+            action,
         })
+    }
+
+    /// `action` at `at`: absent forwards; `logout` needs `auth: required` and a `revocation`
+    /// section (the token it revokes must be verified, and something must keep the entry).
+    fn action(
+        &mut self,
+        raw: Option<&str>,
+        auth: AuthMode,
+        at: &str,
+        revocation: bool,
+    ) -> RouteAction {
+        match raw {
+            None => RouteAction::Forward,
+            Some("logout") => {
+                if auth != AuthMode::Required {
+                    self.problem(
+                        &format!("{at}.auth"),
+                        "must be required on a logout route (action: logout revokes the verified token)",
+                    );
+                }
+                if !revocation {
+                    self.problem(
+                        &format!("{at}.action"),
+                        "logout needs a revocation section (e.g. revocation: { store: memory })",
+                    );
+                }
+                RouteAction::Logout
+            }
+            Some(_) => {
+                self.problem(
+                    &format!("{at}.action"),
+                    "must be logout (omit it to forward the request)",
+                );
+                RouteAction::Forward
+            }
+        }
     }
 
     /// A configured route path: absolute, already normalized, no escapes or parameters.
@@ -241,5 +280,6 @@ fn default_route() -> Route {
         cors_preflight: false,
         auth: AuthMode::Required,
         require: Require::default(),
+        action: RouteAction::Forward,
     }
 }
