@@ -4,6 +4,7 @@
 
 pub mod entry;
 pub mod list;
+pub mod redis;
 pub mod set;
 pub mod store;
 
