@@ -26,8 +26,22 @@ pub struct Writer {
     keys: Keys,
     max_token_lifetime: Duration,
     timeout: Duration,
-    connection: Mutex<Option<MultiplexedConnection>>,
+    connection: Arc<Mutex<Slot>>,
     health: Health,
+}
+
+/// The shared connection, numbered so a failure forgets only the connection it met.
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    connection: Option<MultiplexedConnection>,
+}
+
+/// A connection handed to one write.
+struct Lease {
+    connection: MultiplexedConnection,
+    generation: u64,
+    reused: bool,
 }
 
 impl Writer {
@@ -43,7 +57,7 @@ impl Writer {
             keys,
             max_token_lifetime,
             timeout,
-            connection: Mutex::new(None),
+            connection: Arc::new(Mutex::new(Slot::default())),
             health,
         }
     }
@@ -51,34 +65,53 @@ impl Writer {
     /// Writes `change` at `now_ms` (Unix milliseconds):
     /// `SET key json PXAT expires` or `DEL key`, then `XADD log MINID <now - lifetime> * op
     /// <op> entry <json>`, atomically. A kept connection found closed (Redis restarted) is
-    /// replaced and the write tried once more; a timeout is not retried.
+    /// replaced and the write tried once more; a timeout is not retried. The whole call,
+    /// waiting for other writers' connection attempts included, takes at most twice the
+    /// timeout.
     pub async fn write(&self, change: &Change, now_ms: u64) -> Result<Written, Failure> {
-        let (connection, reused) = self.connection().await.inspect_err(|f| self.failed(f))?;
-        let mut result = self.try_write(connection, change, now_ms).await;
-        if reused && result.as_ref().is_err_and(Failure::is_dropped_connection) {
-            self.drop_connection().await;
-            result = match self.connection().await {
-                Ok((connection, _)) => self.try_write(connection, change, now_ms).await,
-                Err(f) => Err(f),
-            };
-        }
+        let bound = self.timeout * 2;
+        let result = tokio::time::timeout(bound, self.write_or_retry(change, now_ms))
+            .await
+            .unwrap_or(Err(Failure::Timeout {
+                step: Step::Write,
+                after: bound,
+            }));
         match &result {
             Ok(_) => self.health.ok(),
-            Err(failure) => {
-                // The next write opens a new connection.
-                self.drop_connection().await;
-                self.failed(failure);
-            }
+            Err(failure) => self.health.failed(failure),
         }
         result
     }
 
-    fn failed(&self, failure: &Failure) {
-        self.health.failed(failure);
+    async fn write_or_retry(&self, change: &Change, now_ms: u64) -> Result<Written, Failure> {
+        let lease = self.connection().await?;
+        let (generation, reused) = (lease.generation, lease.reused);
+        let result = self.try_write(lease.connection, change, now_ms).await;
+        if result.is_err() {
+            self.forget(generation).await;
+        }
+        match result {
+            Err(f) if reused && f.is_dropped_connection() => {
+                let lease = self.connection().await?;
+                let generation = lease.generation;
+                let result = self.try_write(lease.connection, change, now_ms).await;
+                if result.is_err() {
+                    self.forget(generation).await;
+                }
+                result
+            }
+            result => result,
+        }
     }
 
-    async fn drop_connection(&self) {
-        *self.connection.lock().await = None;
+    /// Makes the next write open a new connection, unless one newer than `generation` is
+    /// already there. The lock is held by others only to clone the connection or while
+    /// opening a new one (then this one is already forgotten).
+    async fn forget(&self, generation: u64) {
+        let mut slot = self.connection.lock().await;
+        if slot.generation == generation {
+            slot.connection = None;
+        }
     }
 
     async fn try_write(
@@ -132,15 +165,24 @@ impl Writer {
         Ok(Written { id, existed })
     }
 
-    /// The shared connection and whether it was already open; opened (under the lock, so
-    /// callers queue behind one attempt) when there is none.
-    async fn connection(&self) -> Result<(MultiplexedConnection, bool), Failure> {
+    /// The shared connection (reused), or a new one opened under the lock, so callers
+    /// queue behind one attempt.
+    async fn connection(&self) -> Result<Lease, Failure> {
         let mut slot = self.connection.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok((c.clone(), true));
+        if let Some(c) = slot.connection.as_ref() {
+            return Ok(Lease {
+                connection: c.clone(),
+                generation: slot.generation,
+                reused: true,
+            });
         }
         let c = self.connector.connect(self.timeout).await?;
-        *slot = Some(c.clone());
-        Ok((c, false))
+        slot.generation += 1;
+        slot.connection = Some(c.clone());
+        Ok(Lease {
+            connection: c,
+            generation: slot.generation,
+            reused: false,
+        })
     }
 }
