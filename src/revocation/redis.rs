@@ -7,9 +7,10 @@
 //! appended to the stream `{prefix}rv:log` (`op` `add`|`del`, `entry` JSON), trimmed on each
 //! append to `max_token_lifetime` (`XADD ... MINID <now - lifetime>`). Key and record are
 //! written in one `MULTI`/`EXEC`. The keys hold every live entry; the log gives the order and
-//! where to resume. In Redis Cluster the two would need one slot: a hash tag in
-//! `key_prefix` (`{tokengate}:`) gives that, but Cluster (and Sentinel) URLs are not
-//! supported: only standalone Redis was tested (7.0).
+//! where to resume. No hash tag: standalone Redis needs none (tested: 7.0). Redis Cluster
+//! is not supported (no `MOVED` handling, `SCAN` of one node); it would also need key and
+//! log in one slot, which a hash tag in `key_prefix` (`{tokengate}:`) gives. Sentinel and
+//! Unix socket URLs are refused.
 //!
 //! **Reading.** Load: the log's last id `L` first, then `SCAN MATCH {prefix}rv:* TYPE
 //! string` + `MGET`; then `XREAD BLOCK 1000` from `L`, so an entry written during the scan
