@@ -6,6 +6,7 @@
 pub mod entry;
 pub mod list;
 pub mod memory;
+pub mod redis;
 pub mod revoker;
 pub mod set;
 pub mod store;

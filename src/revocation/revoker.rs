@@ -14,14 +14,17 @@ use crate::config::TokenUse;
 use crate::revocation::entry::{Entry, Target};
 use crate::revocation::list::{Refusal, Revocations};
 use crate::revocation::memory::MemoryStore;
+use crate::revocation::redis::{RedisSettings, RedisStore, SetupError};
 use crate::revocation::store::{Clock, Store};
 
 /// Why no store could be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The configured store is not part of this build.
-    #[error("revocation.store: {store} is not available in this build")]
-    NotBuilt { store: &'static str },
+    /// The `redis` block cannot make a client (bad URL, unreadable CA file, a CA file
+    /// with `redis://`); the error names the key and never the password.
+    #[error(transparent)]
+    Redis(#[from] SetupError),
 }
 
 /// The list, its store, and what new entries are made with.
@@ -61,7 +64,13 @@ impl Revoker {
         let list = Arc::new(Revocations::new(max_lag, config.on_unavailable));
         let store: Arc<dyn Store> = match &config.store {
             StoreKind::Memory => Arc::new(MemoryStore::new(Arc::clone(&list), cache_dir, clock)),
-            StoreKind::Redis(_) => return Err(OpenError::NotBuilt { store: "redis" }),
+            StoreKind::Redis(redis) => {
+                let mut settings = RedisSettings::new(redis.url.as_str());
+                settings.ca_file = redis.ca_file.clone();
+                settings.key_prefix = redis.key_prefix.clone();
+                settings.max_token_lifetime = config.max_token_lifetime;
+                Arc::new(RedisStore::new(&settings, Arc::clone(&list))?)
+            }
         };
         Ok(Revoker {
             list,
