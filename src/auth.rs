@@ -32,7 +32,7 @@ pub struct Issuer {
     pub keys: Arc<IssuerKeys>,
 }
 
-/// A token that passed every rule of SPEC section 3.
+/// A token that passed every rule of reference section 3.
 #[derive(Debug, Clone)]
 pub struct Verified {
     /// Index into `Verifier::issuers()`.
@@ -67,7 +67,7 @@ pub enum AuthError {
     KeysUnavailable { issuer: usize },
     #[error("issuer {issuer}: {rule}")]
     Rejected { issuer: usize, rule: Rule },
-    /// Valid by every rule of SPEC section 3, but a revocation entry of this `kind` names it
+    /// Valid by every rule of reference section 3, but a revocation entry of this `kind` names it
     /// (decided by the verify phase after `verify`, cached verdicts included).
     #[error("issuer {issuer}: token revoked ({})", kind.as_str())]
     Revoked { issuer: usize, kind: Kind },
@@ -198,7 +198,7 @@ impl Verifier {
         &self.issuers
     }
 
-    /// Verifies `token` against every rule of SPEC section 3 at time `now`.
+    /// Verifies `token` against every rule of reference section 3 at time `now`.
     pub fn verify(&self, token: &str, now: SystemTime) -> Result<Verified, AuthError> {
         if token.len() > self.max_bytes {
             return Err(AuthError::TooLarge {
@@ -269,7 +269,7 @@ impl Verifier {
             .map_or(0.0, |d| d.as_secs_f64());
         let checked = claims::check(&issuer.config, &parsed.payload, now)
             .map_err(|c| reject(Rule::Claim(c)))?;
-        // Infallible: no claim character makes a valid token fail (SPEC section 3, item 8).
+        // Infallible: no claim character makes a valid token fail (reference section 3, item 8).
         let identity = Identity::build(
             &issuer.config,
             &parsed.payload,

@@ -1,4 +1,4 @@
-//! The command line (SPEC section 1): clap types only.
+//! The command line (reference section 1): clap types only.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The commands of SPEC section 1, one file each. `anyhow` lives here and in `main.rs` only.
+//! The commands of reference section 1, one file each. `anyhow` lives here and in `main.rs` only.
 
 pub mod check_config;
 pub mod decode;

@@ -40,7 +40,7 @@ impl Mode {
     }
 }
 
-/// The whole validated file. Every field is typed; every rule of SPEC section 2 already holds.
+/// The whole validated file. Every field is typed; every rule of reference section 2 already holds.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `mode`.

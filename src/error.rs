@@ -71,7 +71,7 @@ impl From<AuthError> for Reject {
     }
 }
 
-/// SPEC's table: an upstream that cannot be reached (or addressed) is a 502, one that does
+/// the reference's table: an upstream that cannot be reached (or addressed) is a 502, one that does
 /// not answer within `upstream.timeout` a 504.
 impl From<UpstreamError> for Reject {
     fn from(e: UpstreamError) -> Reject {
@@ -104,7 +104,7 @@ impl Reject {
         }
     }
 
-    /// The HTTP status of SPEC's refusal table.
+    /// The HTTP status of the reference's refusal table.
     pub fn status(&self) -> StatusCode {
         match self {
             Reject::MissingToken | Reject::InvalidToken(_) => StatusCode::UNAUTHORIZED,
@@ -144,7 +144,7 @@ impl Reject {
         }
     }
 
-    /// The `WWW-Authenticate` challenge, for the rows of SPEC's table that carry one.
+    /// The `WWW-Authenticate` challenge, for the rows of the reference's table that carry one.
     fn challenge(&self) -> Option<String> {
         match self {
             Reject::MissingToken => Some(r#"Bearer realm="tokengate""#.to_owned()),

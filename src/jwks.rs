@@ -109,7 +109,7 @@ pub struct KeyStatus {
 pub enum RefreshError {
     /// The last fetch failed; the last good set, if any, is still served.
     Fetch(FetchError),
-    /// No fetch succeeded for `max_stale` (SPEC section 4): the keys were dropped. `last`
+    /// No fetch succeeded for `max_stale` (reference section 4): the keys were dropped. `last`
     /// is the fetch error seen before, if any.
     Stale { last: Option<FetchError> },
 }

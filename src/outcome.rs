@@ -3,7 +3,7 @@
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
-/// How tokengate answered one request or check (SPEC's metrics section: one label value
+/// How tokengate answered one request or check (the reference's metrics section: one label value
 /// per row of the refusal table, plus `allowed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {

@@ -80,3 +80,11 @@ mod shapes;
 
 #[path = "proxy/revocation.rs"]
 mod revocation;
+
+// Shared with tests/redis.rs, which uses the parts this binary does not.
+#[allow(dead_code)]
+#[path = "redis/server.rs"]
+mod redis_server;
+
+#[path = "proxy/revocation_redis.rs"]
+mod revocation_redis;

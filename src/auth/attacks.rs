@@ -551,7 +551,7 @@ fn an_issuer_without_keys_is_keys_unavailable() {
 
 #[test]
 fn a_claim_with_a_newline_is_escaped_and_cannot_split_a_header() {
-    // SPEC section 3 item 8: the token stays valid; the value cannot end the header.
+    // reference section 3 item 8: the token stays valid; the value cannot end the header.
     let mut claims = access_claims();
     claims["username"] = json!("alice\r\nx-auth-groups: admin");
     let token = sign(&issuer_key(), &header(), &claims);

@@ -1,4 +1,4 @@
-//! The verified-token cache (SPEC 3.6): bounded, concurrent (sharded, no global lock), keyed
+//! The verified-token cache (reference section 3.6): bounded, concurrent (sharded, no global lock), keyed
 //! by the token string stored once. An entry is used only while now < exp + clock_skew and
 //! while the exact key that verified it is still in the issuer's current set, so a kid
 //! that leaves the set (or is replaced) takes its cached tokens with it at once.

@@ -1,4 +1,4 @@
-//! The claim rules of SPEC section 3.5: time claims as JSON numbers (never read as absent
+//! The claim rules of reference section 3.5: time claims as JSON numbers (never read as absent
 //! when of the wrong type), then Cognito (`token_use`, `aud` / `client_id`, the `aud` of a
 //! resource-bound access token) or generic (`aud`).
 
@@ -80,7 +80,7 @@ pub enum ClaimError {
 }
 
 impl ClaimError {
-    /// The `error_description` of the 401 response (SPEC section 5).
+    /// The `error_description` of the 401 response (reference section 5).
     pub fn description(&self) -> &'static str {
         match self {
             ClaimError::ExpMissing => "exp missing",
@@ -127,7 +127,7 @@ pub struct Checked {
 /// Checks every claim rule at `now` (seconds since the epoch, fractional).
 ///
 /// # Errors
-/// The first [`ClaimError`] in SPEC order: time claims, claim types, then the issuer's
+/// The first [`ClaimError`] in the reference order: time claims, claim types, then the issuer's
 /// `token_use` and audience rules.
 pub fn check(
     issuer: &IssuerConfig,

@@ -48,7 +48,7 @@ const SECTIONS: [&str; 12] = [
 ///
 /// # Errors
 /// Every problem of the file at once, each with its key path: YAML syntax, unknown keys,
-/// unset `${NAME}`s, and every rule of SPEC section 2.
+/// unset `${NAME}`s, and every rule of reference section 2.
 pub fn load_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let mut v = Validator::default();
     let root: Value = match serde_yaml::from_str(text) {

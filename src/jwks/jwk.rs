@@ -13,7 +13,7 @@ mod skip;
 
 pub use skip::{SkipReason, SkippedKey};
 
-/// The smallest RSA modulus accepted (SPEC section 3.4).
+/// The smallest RSA modulus accepted (reference section 3.4).
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// The largest RSA modulus aws-lc verifies (`RSA_PKCS1_2048_8192_*`).
@@ -76,7 +76,7 @@ pub enum JwksError {
     NoUsableKey,
 }
 
-/// Parses a JWKS document. A set with no usable key is an error (SPEC section 4).
+/// Parses a JWKS document. A set with no usable key is an error (reference section 4).
 pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), JwksError> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| JwksError::NotJwks)?;
     let entries = doc

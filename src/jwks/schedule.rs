@@ -1,6 +1,6 @@
 //! When a key task fetches next: the refresh interval with +-10% jitter, capped exponential
 //! backoff after a failure, and how long a set has left before `max_stale` drops it
-//! (SPEC section 4). Pure functions of durations and the monotonic clock.
+//! (reference section 4). Pure functions of durations and the monotonic clock.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The unknown-kid refetch gate between requests and an issuer's key task (SPEC section 4):
+//! The unknown-kid refetch gate between requests and an issuer's key task (reference section 4):
 //! concurrent requests share one fetch, and none starts within `min_refresh_interval` of
 //! the last fetch's start. A request only reads atomics and subscribes: it never locks,
 //! fetches or blocks here.

@@ -1,6 +1,6 @@
 //! Authz mode over HTTP (nginx `auth_request`, Traefik/Caddy ForwardAuth, Envoy HTTP
 //! ext_authz): recover the original method and URI, run the shared decision phases, and
-//! answer 200 with tokengate's identity headers or the SPEC refusal. Never forwards.
+//! answer 200 with tokengate's identity headers or the the reference refusal. Never forwards.
 
 use bytes::Bytes;
 use http::{Request, Response};

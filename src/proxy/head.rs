@@ -1,4 +1,4 @@
-//! `server.max_header_bytes` for HTTP/1.x, to the byte (SPEC section 2): hyper's smallest
+//! `server.max_header_bytes` for HTTP/1.x, to the byte (reference section 2): hyper's smallest
 //! read buffer is 8 KiB, so a smaller limit is enforced here, on the parsed head. Runs per
 //! request: arithmetic over the head, no allocation, no lock.
 

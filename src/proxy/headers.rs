@@ -1,4 +1,4 @@
-//! Header hygiene (SPEC section 5): remove before add. Strips hop-by-hop, Connection-named and
+//! Header hygiene (reference section 5): remove before add. Strips hop-by-hop, Connection-named and
 //! identity-alias headers, then sets identity and X-Forwarded-* headers. Runs per request:
 //! no lock, no I/O; header names are `const` or precomputed once in `HeaderRules::new`.
 //!

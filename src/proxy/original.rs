@@ -1,6 +1,6 @@
 //! The original request of an authz-mode check: its method and origin-form URI, recovered
 //! from `X-Forwarded-Method`, `X-Forwarded-Uri` / `X-Original-URI` or the check's own path
-//! (SPEC section 5). Pure and synchronous: the caller turns an `OriginalError` into a refusal.
+//! (reference section 5). Pure and synchronous: the caller turns an `OriginalError` into a refusal.
 
 use std::str::FromStr;
 

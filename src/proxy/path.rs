@@ -1,4 +1,4 @@
-//! Path normalization and hostile-path rejection (SPEC section 5): the one path that routing
+//! Path normalization and hostile-path rejection (reference section 5): the one path that routing
 //! sees and the upstream receives. Runs per request: no allocation beyond the result, no panic.
 //!
 //! Dot segments follow RFC 3986 `remove_dot_segments`: `..` above the root is clamped at the

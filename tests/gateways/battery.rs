@@ -281,7 +281,7 @@ impl Battery<'_> {
     }
 }
 
-/// Beyond the SPEC's `_` and `.`: an identity header spelled with another separator HTTP
+/// Beyond the the reference's `_` and `.`: an identity header spelled with another separator HTTP
 /// allows in a name (`X!Auth!Sub`, which CGI also reads as `HTTP_X_AUTH_SUB`) does not
 /// reach the upstream either. Only for the examples that claim it (README).
 pub fn other_separators_removed(scene: &Scene, gateway: &Gateway) {
@@ -320,7 +320,7 @@ fn check_problems(check: &Seen, method: &str, path: &str) -> Vec<String> {
     expect("x-forwarded-method", &|v| v == method);
     expect("x-forwarded-host", &|v| v == "test.local");
     expect("x-forwarded-proto", &|v| v == "http");
-    // Both URI headers, if sent, say the same (SPEC section 5: two that differ -> 400).
+    // Both URI headers, if sent, say the same (reference section 5: two that differ -> 400).
     let (forwarded, original) = (
         check.values("x-forwarded-uri"),
         check.values("x-original-uri"),

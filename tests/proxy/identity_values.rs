@@ -1,4 +1,4 @@
-//! Identity header values (SPEC section 5) end to end: claims holding commas, `%`, control
+//! Identity header values (reference section 5) end to end: claims holding commas, `%`, control
 //! characters and non-ASCII letters keep the token valid and arrive escaped, and decode back
 //! exactly with `tokengate::auth::identity::encode::{decode, decode_text}`.
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-const API_TOKEN: &str = "admin-secret-4711";
+pub const API_TOKEN: &str = "admin-secret-4711";
 
 /// tokengate with issuer `main`, a logout route, a catch-all route and a revocation section.
 #[allow(dead_code)] // `jwks` and `dir` are kept alive (and read by later scenarios).

@@ -1,4 +1,4 @@
-//! Every row of SPEC's status table, with the exact challenge and JSON body, and every
+//! Every row of the reference's status table, with the exact challenge and JSON body, and every
 //! identity header as the upstream receives it.
 
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! HTTP/2 -> HTTP/1.1 translation (SPEC section 5, "What tokengate decides on is exactly
+//! HTTP/2 -> HTTP/1.1 translation (reference section 5, "What tokengate decides on is exactly
 //! what the upstream receives"): an h2c client against tokengate in front of an HTTP/1.1
 //! upstream that records the raw request head. Cookie fields are joined into one `Cookie`
 //! line; `Host` comes from `:authority`; a conflicting `host` or userinfo is a 400. The

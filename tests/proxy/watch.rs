@@ -15,7 +15,7 @@ use crate::harness::*;
 const OK: &str = "tokengate_config_reloads_total{result=\"ok\"}";
 const ERROR: &str = "tokengate_config_reloads_total{result=\"error\"}";
 
-/// SPEC section 7: a change is handled within 5 seconds.
+/// reference section 7: a change is handled within 5 seconds.
 const BOUND: Duration = Duration::from_secs(5);
 
 fn config(upstream: std::net::SocketAddr, jwks: &JwksServer, routes: &[&str]) -> String {

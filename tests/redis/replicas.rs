@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 pub const ISSUER: &str = "main";
 
-/// How soon an entry written on one replica must be in force on the others (SPEC 8).
+/// How soon an entry written on one replica must be in force on the others (reference section 8).
 pub const PROPAGATION: Duration = Duration::from_secs(2);
 
 pub fn now_ms() -> u64 {

@@ -1,4 +1,4 @@
-//! Tests of the claim rules (SPEC section 3.5): time claims, token_use, aud and client_id,
+//! Tests of the claim rules (reference section 3.5): time claims, token_use, aud and client_id,
 //! claim types, generic issuers.
 
 use std::time::Duration;

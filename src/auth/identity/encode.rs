@@ -1,4 +1,4 @@
-//! The one encoding of identity header values (SPEC section 5, "Identity header values"),
+//! The one encoding of identity header values (reference section 5, "Identity header values"),
 //! used for every identity header and every `forward.headers` value, and its inverse.
 //! Pure and infallible: no claim value can make a token invalid or a header unsendable.
 //!

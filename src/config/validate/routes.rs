@@ -271,7 +271,7 @@ impl Validator {
 }
 
 /// What an omitted `routes` means: one route named `0`, any path, any method, auth required
-/// (SPEC section 2: "omitted = one route: any path, auth required").
+/// (reference section 2: "omitted = one route: any path, auth required").
 fn default_route() -> Route {
     Route {
         name: "0".to_owned(),

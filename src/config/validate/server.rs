@@ -11,7 +11,7 @@ use crate::config::raw::{RawAdmin, RawServer, RawTls};
 use crate::config::{AdminConfig, ServerConfig, TlsConfig};
 use crate::server::tls::TlsError;
 
-/// The smallest `server.max_header_bytes` (SPEC section 2): a request line and a few
+/// The smallest `server.max_header_bytes` (reference section 2): a request line and a few
 /// ordinary headers must always fit.
 const MIN_HEADER_BYTES: usize = 1024;
 

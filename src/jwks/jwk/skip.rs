@@ -1,5 +1,5 @@
 //! Why one JWK was left out of a set: facts, logged one by one by the key task and never
-//! fatal to the set (SPEC section 4: unusable keys inside a set are skipped one by one).
+//! fatal to the set (reference section 4: unusable keys inside a set are skipped one by one).
 
 use crate::config::Alg;
 use crate::jwks::jwk::KeyFamily;
@@ -35,7 +35,7 @@ pub enum SkipReason {
     MaterialMissing { field: &'static str },
     /// A field of key material is not base64url.
     MaterialNotBase64 { field: &'static str },
-    /// An RSA modulus of this many bits, under `MIN_RSA_BITS` (SPEC section 3.4).
+    /// An RSA modulus of this many bits, under `MIN_RSA_BITS` (reference section 3.4).
     WeakModulus { bits: usize },
     /// An RSA public exponent of zero.
     ZeroExponent,

@@ -1,4 +1,4 @@
-//! Header-name folding (SPEC section 5): lower case, with `_` and `.` read as `-`, which is
+//! Header-name folding (reference section 5): lower case, with `_` and `.` read as `-`, which is
 //! the name a CGI, WSGI or nginx backend sees. Runs per request: compares without allocating.
 
 /// One byte of a folded name.

@@ -1,4 +1,4 @@
-//! The forwarded headers (SPEC section 5): `X-Forwarded-For` gets the client address
+//! The forwarded headers (reference section 5): `X-Forwarded-For` gets the client address
 //! appended; `X-Forwarded-Proto` and `X-Forwarded-Host` are replaced by tokengate's own.
 //! Runs per request: no lock, no I/O.
 
@@ -54,7 +54,7 @@ pub fn set_forwarded(
 }
 
 /// The one host the client asked for, which `Host` towards the upstream and
-/// `X-Forwarded-Host` both carry (SPEC section 5): the URI's authority (HTTP/2
+/// `X-Forwarded-Host` both carry (reference section 5): the URI's authority (HTTP/2
 /// `:authority`, or an HTTP/1.1 absolute-form target), else the `Host` header. `Ok(None)`
 /// when the request names no host (HTTP/1.0).
 ///

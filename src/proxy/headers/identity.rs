@@ -1,4 +1,4 @@
-//! Identity hygiene (SPEC section 5): strips every client-sent alias of the identity
+//! Identity hygiene (reference section 5): strips every client-sent alias of the identity
 //! headers, `claims_header` and `forward.headers`, then sets them from a verified token.
 //! Runs per request: no lock, no I/O; names are precomputed once in [`HeaderRules::new`].
 
@@ -104,7 +104,7 @@ impl HeaderRules {
         self
     }
 
-    /// Request hygiene, in SPEC order: hop-by-hop and `Connection`-named headers (never
+    /// Request hygiene, in the reference order: hop-by-hop and `Connection`-named headers (never
     /// `Host`; `te: trailers` survives for gRPC), then every header whose folded name starts
     /// with the prefix, then `claims_header` and `forward.headers` names (folded), then
     /// `Authorization` and the `header:NAME` token headers when `forward.authorization` is
@@ -143,7 +143,7 @@ impl HeaderRules {
 
     /// Sets (replacing) the identity headers of a verified token, `claims_header` and each
     /// `forward.headers` entry whose claim is present and not `null`, encoded by
-    /// [`encode`] (SPEC section 5, "Identity header values": escaped, never skipped).
+    /// [`encode`] (reference section 5, "Identity header values": escaped, never skipped).
     /// Call after [`HeaderRules::strip_request`].
     ///
     /// # Errors

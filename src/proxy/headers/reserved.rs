@@ -1,4 +1,4 @@
-//! The one list of header names tokengate keeps for itself (SPEC section 5): hop-by-hop,
+//! The one list of header names tokengate keeps for itself (reference section 5): hop-by-hop,
 //! X-Forwarded-*, Host, the credentials, the body framing, the request id and trace
 //! context, and the identity headers. Header
 //! hygiene strips and sets these names; the config validator refuses them in `forward.headers`.
@@ -14,11 +14,11 @@ use super::fold::fold;
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
-/// Set by tokengate: the incoming chain with the client address appended (SPEC section 5).
+/// Set by tokengate: the incoming chain with the client address appended (reference section 5).
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-/// Set by tokengate: `https` or `http`, the scheme of its listener (SPEC section 5).
+/// Set by tokengate: `https` or `http`, the scheme of its listener (reference section 5).
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-/// Set by tokengate: the host the client asked for (SPEC section 5).
+/// Set by tokengate: the host the client asked for (reference section 5).
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 /// Set by tokengate: the request id (the client's when sane, else a new one), sent upstream
 /// and returned on every response.
@@ -46,7 +46,7 @@ pub const HOP_BY_HOP: [HeaderName; 9] = [
 ];
 
 /// The identity headers tokengate sets for a verified token, each named `header_prefix`
-/// followed by [`IdentityHeader::suffix`] (the table of SPEC section 5; `claims_header` is
+/// followed by [`IdentityHeader::suffix`] (the table of reference section 5; `claims_header` is
 /// configured on its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityHeader {
@@ -61,7 +61,7 @@ pub enum IdentityHeader {
 }
 
 impl IdentityHeader {
-    /// Every identity header, in the order of the SPEC table.
+    /// Every identity header, in the order of the the reference table.
     pub const ALL: [IdentityHeader; 8] = [
         IdentityHeader::Sub,
         IdentityHeader::Username,

@@ -1,4 +1,4 @@
-//! Tests of header hygiene through the facade (SPEC section 5): identity aliases,
+//! Tests of header hygiene through the facade (reference section 5): identity aliases,
 //! hop-by-hop and Connection-named headers, identity values, X-Forwarded-*, upgrades.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,4 +1,4 @@
-//! The encoding of SPEC section 5, "Identity header values": its examples one by one, then
+//! The encoding of reference section 5, "Identity header values": its examples one by one, then
 //! properties over arbitrary claims (valid header, exact round trip).
 
 use bytes::BytesMut;
