@@ -4,7 +4,9 @@
 //! it is ready; Redis down -> `on_unavailable: deny` answers 503 past `max_lag`; Redis
 //! restarted from its AOF -> the entries are still there and valid tokens pass again.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde_json::json;
 
