@@ -201,6 +201,20 @@ fn revocation(c: &mut Criterion) {
         })
     });
     group.finish();
+    let (r, _) = cached.verify_cached(&token, SystemTime::now());
+    let verified = r.unwrap();
+    c.bench_function("revocation_check_100k", |b| {
+        b.iter(|| {
+            revoker
+                .check(
+                    black_box("main"),
+                    &verified.claims,
+                    verified.token_use,
+                    SystemTime::now(),
+                )
+                .unwrap()
+        })
+    });
 }
 
 criterion_group!(benches, verification, revocation, routing, headers);

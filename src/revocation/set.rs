@@ -102,18 +102,17 @@ impl RevocationSet {
         let Some(list) = self.issuers.get(issuer) else {
             return Ok(());
         };
+        // A claim is read only when its table has entries (most lists are sessions only).
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
-        if let Some(id) = text("origin_jti") {
-            if list.origin_jti.contains_key(id) {
-                return Err(Revoked {
-                    kind: Kind::OriginJti,
-                });
-            }
+        if !list.origin_jti.is_empty()
+            && text("origin_jti").is_some_and(|id| list.origin_jti.contains_key(id))
+        {
+            return Err(Revoked {
+                kind: Kind::OriginJti,
+            });
         }
-        if let Some(id) = text("jti") {
-            if list.jti.contains_key(id) {
-                return Err(Revoked { kind: Kind::Jti });
-            }
+        if !list.jti.is_empty() && text("jti").is_some_and(|id| list.jti.contains_key(id)) {
+            return Err(Revoked { kind: Kind::Jti });
         }
         // RFC 7519: iat is a NumericDate; absent means "issued at an unknown time", which a
         // cut-off must cover (reference section 8).
@@ -123,16 +122,20 @@ impl RevocationSet {
                 .and_then(Value::as_f64)
                 .is_none_or(|iat| iat <= before)
         };
-        if let Some(before) = text("sub").and_then(|s| list.sub.get(s)) {
-            if issued_by(*before) {
-                return Err(Revoked { kind: Kind::Sub });
+        if !list.sub.is_empty() {
+            if let Some(before) = text("sub").and_then(|s| list.sub.get(s)) {
+                if issued_by(*before) {
+                    return Err(Revoked { kind: Kind::Sub });
+                }
             }
         }
-        if let Some(before) = text(client_claim).and_then(|c| list.client_id.get(c)) {
-            if issued_by(*before) {
-                return Err(Revoked {
-                    kind: Kind::ClientId,
-                });
+        if !list.client_id.is_empty() {
+            if let Some(before) = text(client_claim).and_then(|c| list.client_id.get(c)) {
+                if issued_by(*before) {
+                    return Err(Revoked {
+                        kind: Kind::ClientId,
+                    });
+                }
             }
         }
         Ok(())
