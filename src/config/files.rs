@@ -31,6 +31,12 @@ impl Config {
         }
         add(self.jwks.ca_file.as_deref());
         add(self.upstream.as_ref().and_then(|u| u.ca_file.as_deref()));
+        if let Some(revocation) = &self.revocation {
+            add(revocation.api_token.as_ref().map(|t| t.file.as_path()));
+            if let crate::config::StoreKind::Redis(redis) = &revocation.store {
+                add(redis.ca_file.as_deref());
+            }
+        }
         files
     }
 }
