@@ -6,25 +6,11 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use serde_json::json;
 
 use crate::harness::*;
 use crate::redis_server::{available, RedisServer};
 use crate::revocation::{admin_call, assert_revoked, config, scratch, wait_ready, API_TOKEN};
-
-/// Polls `check` every 25 ms for at most `limit`.
-fn within(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check() {
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("not within {limit:?}: {what}");
-}
 
 #[test]
 fn an_entry_written_on_one_replica_is_in_force_on_every_replica_within_2_s() {

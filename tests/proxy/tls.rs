@@ -318,18 +318,6 @@ fn switchable_https_server(
     (addr, current)
 }
 
-/// Polls `check` for at most 5 s (the watch's bound).
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let started = tokio::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("not within 5 s: {what}");
-}
-
 #[test]
 fn a_jwks_ca_file_replaced_at_the_same_path_is_trusted_after_the_reload() {
     let key = Signer::issuer_key();
@@ -352,17 +340,21 @@ fn a_jwks_ca_file_replaced_at_the_same_path_is_trusted_after_the_reload() {
     // CA B: the reload (no signal: the file is watched) must build a new client.
     server.store(Arc::new(server_b));
     std::fs::write(&ca_file, &ca_b).unwrap();
-    eventually("the reload", || {
+    within(Duration::from_secs(5), "the reload", || {
         tg.metric("tokengate_config_reloads_total{result=\"ok\"}") == 1.0
     });
-    eventually("a fetch trusting CA B", || tg.metric_sum(ok) == 2.0);
+    within(Duration::from_secs(5), "a fetch trusting CA B", || {
+        tg.metric_sum(ok) == 2.0
+    });
     let keys = tg.admin_get("/keys").json();
     assert!(keys["issuers"][0]["last_error"].is_null(), "{keys}");
     assert_eq!(keys["issuers"][0]["kids"], json!(["k1"]));
     let token = key.sign(&access_claims("https://idp.test/pool", "alice", &[]));
-    eventually("tokens verify with the refetched keys", || {
-        tg.send(&get_with("/", &[&bearer(&token)])).status == 200
-    });
+    within(
+        Duration::from_secs(5),
+        "tokens verify with the refetched keys",
+        || tg.send(&get_with("/", &[&bearer(&token)])).status == 200,
+    );
 }
 
 #[test]
@@ -389,8 +381,12 @@ fn an_upstream_ca_file_replaced_at_the_same_path_is_trusted_after_the_reload() {
     assert_eq!(tg.send(&get_with("/x", &[&bearer(&token)])).status, 200);
     server.store(Arc::new(server_b));
     std::fs::write(&ca_file, &ca_b).unwrap();
-    eventually("the upstream trusted through CA B", || {
-        tg.send(&get_with("/x", &[&bearer(&token)])).status == 200
-            && tg.metric("tokengate_config_reloads_total{result=\"ok\"}") == 1.0
-    });
+    within(
+        Duration::from_secs(5),
+        "the upstream trusted through CA B",
+        || {
+            tg.send(&get_with("/x", &[&bearer(&token)])).status == 200
+                && tg.metric("tokengate_config_reloads_total{result=\"ok\"}") == 1.0
+        },
+    );
 }

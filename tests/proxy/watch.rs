@@ -29,18 +29,6 @@ fn config(upstream: std::net::SocketAddr, jwks: &JwksServer, routes: &[&str]) ->
     )
 }
 
-/// Polls `check` until it holds; returns how long that took, panics past `BOUND`.
-fn within_bound(what: &str, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while started.elapsed() < BOUND {
-        if check() {
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("not within {BOUND:?}: {what}");
-}
-
 fn scene() -> (JwksServer, std::net::SocketAddr) {
     let key = Signer::issuer_key();
     (
@@ -57,7 +45,7 @@ fn an_in_place_rewrite_of_the_config_takes_effect_without_a_signal() {
 
     // Written in place (same inode), as `kubectl cp` or an editor without a backup would.
     std::fs::write(&tg.config, tg.fill(&config(upstream, &jwks, &["/a", "/b"]))).unwrap();
-    within_bound("the new route", || tg.send(&get("/b")).status == 200);
+    within(BOUND, "the new route", || tg.send(&get("/b")).status == 200);
     assert_eq!(tg.metric(OK), 1.0);
     assert_eq!(tg.metric(ERROR), 0.0);
     assert!(tg.output().contains("watched files changed: reloading"));
@@ -68,7 +56,7 @@ fn one_change_is_one_reload_and_nothing_follows() {
     let (jwks, upstream) = scene();
     let tg = Tokengate::start(&config(upstream, &jwks, &["/a"]), true);
     tg.rewrite_config(&config(upstream, &jwks, &["/a", "/b"]));
-    within_bound("the reload", || tg.metric(OK) == 1.0);
+    within(BOUND, "the reload", || tg.metric(OK) == 1.0);
     // Requests keep writing the access log beside the config file; the reload read the
     // file; neither is a change.
     let quiet = Instant::now() + Duration::from_secs(4);
@@ -86,7 +74,7 @@ fn an_invalid_file_is_refused_once_and_the_running_config_stays() {
     let good = config(upstream, &jwks, &["/a"]);
     let tg = Tokengate::start(&good, true);
     tg.rewrite_config("server: [unclosed");
-    within_bound("the refused reload", || tg.metric(ERROR) == 1.0);
+    within(BOUND, "the refused reload", || tg.metric(ERROR) == 1.0);
     assert_eq!(tg.send(&get("/a")).status, 200, "the old routes still hold");
     assert_eq!(tg.admin_get("/readyz").status, 200);
     std::thread::sleep(Duration::from_secs(3));
@@ -99,7 +87,9 @@ fn an_invalid_file_is_refused_once_and_the_running_config_stays() {
 
     // Fixed: picked up like any change.
     tg.rewrite_config(&config(upstream, &jwks, &["/a", "/b"]));
-    within_bound("the fixed file", || tg.send(&get("/b")).status == 200);
+    within(BOUND, "the fixed file", || {
+        tg.send(&get("/b")).status == 200
+    });
     assert_eq!(tg.metric(OK), 1.0);
 }
 
@@ -141,7 +131,9 @@ fn a_kubernetes_configmap_update_by_symlink_swap_is_reloaded_each_time() {
         &tg.fill(&config(upstream, &jwks, &["/a", "/b"])),
         Some("..2026_01_01_00_00_00.1"),
     );
-    within_bound("the first swap", || tg.send(&get("/b")).status == 200);
+    within(BOUND, "the first swap", || {
+        tg.send(&get("/b")).status == 200
+    });
     assert_eq!(tg.metric(OK), 1.0);
 
     // The second swap replaces the directory the first one pointed at.
@@ -151,7 +143,9 @@ fn a_kubernetes_configmap_update_by_symlink_swap_is_reloaded_each_time() {
         &tg.fill(&config(upstream, &jwks, &["/a", "/b", "/c"])),
         Some("..2026_01_01_00_01_00.2"),
     );
-    within_bound("the second swap", || tg.send(&get("/c")).status == 200);
+    within(BOUND, "the second swap", || {
+        tg.send(&get("/c")).status == 200
+    });
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(tg.metric(OK), 2.0, "one reload per swap");
     assert_eq!(tg.metric(ERROR), 0.0);
@@ -163,7 +157,7 @@ fn sighup_still_reloads_and_the_watch_adds_no_second_reload() {
     let tg = Tokengate::start(&config(upstream, &jwks, &["/a"]), true);
     tg.rewrite_config(&config(upstream, &jwks, &["/a", "/b"]));
     tg.signal("-HUP");
-    within_bound("the reload", || tg.send(&get("/b")).status == 200);
+    within(BOUND, "the reload", || tg.send(&get("/b")).status == 200);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(tg.metric(OK), 1.0, "the watch saw the same contents");
     assert!(tg.output().contains("SIGHUP received"));

@@ -215,6 +215,19 @@ pub fn start_streaming_upstream(chunks: usize, interval: Duration) -> SocketAddr
     addr
 }
 
+/// Polls `check` every 25 ms until it holds and returns how long that took; panics naming
+/// `what` once `limit` has passed (reloads, refetches and replication are asynchronous).
+pub fn within(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("not within {limit:?}: {what}");
+}
+
 /// A running tokengate child process.
 pub struct Tokengate {
     pub addr: SocketAddr,
