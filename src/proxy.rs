@@ -239,13 +239,16 @@ async fn forward(
     }
     let config = &snapshot.config;
 
-    // A query-string token never reaches the upstream, whichever route and source.
-    let mut query: Option<String> = parts.uri.query().map(str::to_owned);
+    // A query-string token never reaches the upstream, whichever route and source. The
+    // query is copied only when a `query:` source may have to strip from it.
+    let mut query: Option<std::borrow::Cow<'_, str>> =
+        parts.uri.query().map(std::borrow::Cow::Borrowed);
     for source in &config.token.sources {
         if let TokenSource::Query(name) = source {
             query = query
                 .as_deref()
-                .and_then(|q| token::strip_query_param(q, name));
+                .and_then(|q| token::strip_query_param(q, name))
+                .map(std::borrow::Cow::Owned);
         }
     }
 
