@@ -69,31 +69,58 @@ fn inside_the_floor_an_unknown_kid_is_refused_at_once_without_a_fetch() {
 #[test]
 fn a_flood_of_random_kids_causes_one_fetch_and_valid_tokens_keep_working() {
     let (jwks, tg, iss) = scene();
-    std::thread::sleep(FLOOR);
-    let addr = tg.addr;
-    let threads: Vec<_> = (0..16)
+    // The 128 tokens are minted before the flood, so that the flood itself is short.
+    let tokens: Vec<Vec<String>> = (0..16)
         .map(|t| {
-            let iss = iss.clone();
-            std::thread::spawn(move || {
-                let mut statuses = Vec::new();
-                for i in 0..8 {
-                    let signer = Signer::from_pem(
+            (0..8)
+                .map(|i| {
+                    Signer::from_pem(
                         &format!("random-{t}-{i}"),
                         include_str!("../fixtures/keys/issuer-rsa2048.pem"),
-                    );
-                    let token = signer.sign(&access_claims(&iss, "x", &[]));
-                    let r = try_request(addr, &get_with("/x", &[&bearer(&token)])).unwrap();
-                    statuses.push(r.status);
-                }
-                statuses
+                    )
+                    .sign(&access_claims(&iss, "x", &[]))
+                })
+                .collect()
+        })
+        .collect();
+    std::thread::sleep(FLOOR);
+    let addr = tg.addr;
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = tokens
+        .into_iter()
+        .map(|batch| {
+            std::thread::spawn(move || {
+                batch
+                    .iter()
+                    .map(|token| {
+                        try_request(addr, &get_with("/x", &[&bearer(token)]))
+                            .unwrap()
+                            .status
+                    })
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
     for t in threads {
         assert!(t.join().unwrap().iter().all(|s| *s == 401));
     }
-    assert_eq!(jwks.fetch_count(), 2, "128 random kids, one shared refetch");
+    let flood = started.elapsed();
+    // One shared refetch for the whole flood; on a machine so loaded that the flood outlasts
+    // the floor, still never more than one per floor interval.
+    let refetches = jwks.fetch_count() - 1;
+    let allowed = 1 + (flood.as_millis() / FLOOR.as_millis()) as usize;
+    assert!(
+        refetches >= 1 && refetches <= allowed,
+        "128 random kids in {flood:?}: {refetches} refetches, at most {allowed} allowed"
+    );
+    if flood < FLOOR {
+        assert_eq!(
+            refetches, 1,
+            "128 random kids inside one floor, one shared refetch"
+        );
+    }
+    let before = jwks.fetch_count();
     let good = Signer::issuer_key().sign(&access_claims(&iss, "alice", &[]));
     assert_eq!(tg.send(&get_with("/x", &[&bearer(&good)])).status, 200);
-    assert_eq!(jwks.fetch_count(), 2);
+    assert_eq!(jwks.fetch_count(), before, "a known kid fetches nothing");
 }

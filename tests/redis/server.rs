@@ -2,7 +2,6 @@
 //! temp dir; stopped by its PID on drop (and by `kill`, to play an outage), restartable on
 //! the same port and dir.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -26,13 +25,9 @@ pub fn available() -> bool {
     found
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "../support/ports.rs"]
+mod ports;
+pub use ports::free_port;
 
 pub struct RedisServer {
     pub port: u16,

@@ -41,13 +41,9 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "ports.rs"]
+mod ports;
+pub use ports::free_port;
 
 pub fn now() -> u64 {
     SystemTime::now()
