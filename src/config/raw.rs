@@ -199,6 +199,7 @@ pub struct RawJwks {
     #[schemars(with = "Option<shape::DurationText>")]
     pub max_stale: Option<String>,
     /// PEM bundle trusted for https JWKS endpoints besides the bundled web PKI roots.
+    /// Default `null` (the web PKI roots only).
     pub ca_file: Option<String>,
     /// Allow `http://` JWKS URIs on non-loopback hosts (logged as a warning).
     /// Default `false`.
@@ -301,7 +302,7 @@ pub struct RawForward {
     #[schemars(with = "Option<shape::AuthorizationWord>")]
     pub authorization: Option<String>,
     /// Extra header -> claim name, or a JSON Pointer into the payload
-    /// (`x-idp: /identities/0/providerName`).
+    /// (`x-idp: /identities/0/providerName`). Default `{}`.
     pub headers: Option<BTreeMap<String, String>>,
 }
 
@@ -358,6 +359,7 @@ pub struct RawRevocation {
     #[schemars(with = "Option<shape::OnUnavailableWord>")]
     pub on_unavailable: Option<String>,
     /// A file holding the admin API's secret; enables `/revocations` on the admin listener.
+    /// Default `null` (no revocation API).
     pub api_token_file: Option<String>,
 }
 
@@ -369,7 +371,7 @@ pub struct RawRedis {
     /// logged. Required.
     #[schemars(required)]
     pub url: Option<String>,
-    /// PEM CA bundle for `rediss://` besides the web PKI roots.
+    /// PEM CA bundle for `rediss://` besides the web PKI roots. Default `null`.
     pub ca_file: Option<String>,
     /// Every key tokengate writes in Redis starts with it. Default `tokengate:`.
     pub key_prefix: Option<String>,
