@@ -65,11 +65,11 @@ pub struct RawServer {
     /// From the first byte of a request head (or the TCP accept, for a TLS handshake) until
     /// the head is complete; else the connection is closed. A duration (`10s`).
     /// Default `10s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub header_read_timeout: Option<String>,
     /// A keep-alive connection with no request in flight this long is closed. A duration.
     /// Default `60s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub idle_timeout: Option<String>,
     /// Concurrent connections; past it, new connections wait in the kernel's accept
     /// backlog. Default `10000`.
@@ -77,7 +77,7 @@ pub struct RawServer {
     #[schemars(with = "Option<shape::Count>")]
     pub max_connections: Option<u64>,
     /// How long in-flight requests get after SIGTERM/SIGINT. A duration. Default `20s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub shutdown_grace: Option<String>,
 }
 
@@ -111,10 +111,10 @@ pub struct RawUpstream {
     #[schemars(required)]
     pub url: Option<String>,
     /// A slower connect is answered 502. A duration. Default `2s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub connect_timeout: Option<String>,
     /// Until the upstream's response head arrives, else 504. A duration. Default `30s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub timeout: Option<String>,
     /// `true`: HTTP/2 to the upstream (h2c prior knowledge for `http://`, ALPN for
     /// `https://`), e.g. for gRPC services. Default `false`.
@@ -155,7 +155,7 @@ pub struct RawIssuer {
     #[schemars(with = "Option<Vec<shape::AlgorithmWord>>", length(min = 1))]
     pub algorithms: Option<Vec<String>>,
     /// Leeway for `exp` and `nbf`. A duration. Default `0s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub clock_skew: Option<String>,
 }
 
@@ -178,14 +178,14 @@ pub struct RawCognito {
 #[serde(deny_unknown_fields)]
 pub struct RawJwks {
     /// Background refresh period, +-10% jitter. A duration. Default `1h`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub refresh_interval: Option<String>,
     /// Floor between a fetch's start and a refetch caused by an unknown kid; at most
     /// `refresh_interval`. A duration. Default `30s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub min_refresh_interval: Option<String>,
     /// One fetch: connect, response head and body. A duration. Default `5s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub fetch_timeout: Option<String>,
     /// A larger JWKS document fails the fetch. In bytes. Default `1048576`.
     #[serde(default, deserialize_with = "number")]
@@ -196,7 +196,7 @@ pub struct RawJwks {
     pub cache_dir: Option<String>,
     /// Keys not confirmed by a successful fetch for this long are dropped (fail closed);
     /// longer than `refresh_interval`. A duration. Default `null` (kept forever).
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub max_stale: Option<String>,
     /// PEM bundle trusted for https JWKS endpoints besides the bundled web PKI roots.
     /// Default `null` (the web PKI roots only).
@@ -214,7 +214,7 @@ pub struct RawJwks {
 pub struct RawToken {
     /// Where to look, in order: `header` (`Authorization: Bearer`), `header:NAME`,
     /// `cookie:NAME`, `query:NAME`. Default `[header]`.
-    #[schemars(with = "Option<Vec<shape::TokenSourceText>>", length(min = 1))]
+    #[schemars(with = "Option<Vec<shape::TokenSource>>", length(min = 1))]
     pub sources: Option<Vec<String>>,
     /// A longer token is refused with 401 `token too large`. In bytes. Default `8192`.
     #[serde(default, deserialize_with = "number")]
@@ -348,11 +348,11 @@ pub struct RawRevocation {
     pub redis: Option<RawRedis>,
     /// An entry is kept this long after the time it applies to; whole seconds. A duration.
     /// Default `24h`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub max_token_lifetime: Option<String>,
     /// `redis`: how stale the local list may get before `on_unavailable` decides.
     /// A duration. Default `10s`.
-    #[schemars(with = "Option<shape::DurationText>")]
+    #[schemars(with = "Option<shape::Duration>")]
     pub max_lag: Option<String>,
     /// `deny`: 503 `keys_unavailable` on token routes while the list is too stale (fail
     /// closed); `allow`: go on with the last list. Default `deny`.

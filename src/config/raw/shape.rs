@@ -40,133 +40,10 @@ impl JsonSchema for Interpolated {
     }
 }
 
-/// `raw.rs` `number`: a non-negative integer, or a string holding one (`+` and surrounding
-/// whitespace allowed, as `u64::from_str` after `trim()`), or a `${NAME}` string.
-pub struct Count;
-
-impl JsonSchema for Count {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "Count".into()
-    }
-
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "anyOf": [
-                { "type": "integer", "minimum": 0 },
-                { "type": "string", "pattern": r"^\s*\+?[0-9]+\s*$" },
-                g.subschema_for::<Interpolated>(),
-            ]
-        })
-    }
-}
-
-/// `raw.rs` `boolean`: `true`/`false`, or a string holding one (surrounding whitespace
-/// allowed), or a `${NAME}` string.
-pub struct Flag;
-
-impl JsonSchema for Flag {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "Flag".into()
-    }
-
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "anyOf": [
-                { "type": "boolean" },
-                { "type": "string", "pattern": r"^\s*(?:true|false)\s*$" },
-                g.subschema_for::<Interpolated>(),
-            ]
-        })
-    }
-}
-
-/// A duration string (`DURATION_PATTERN`) or a `${NAME}` string. A YAML number is refused
-/// as the loader refuses it: a duration has a unit.
-pub struct DurationText;
-
-impl JsonSchema for DurationText {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "Duration".into()
-    }
-
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "anyOf": [
-                {
-                    "type": "string",
-                    "pattern": DURATION_PATTERN,
-                    "examples": ["500ms", "30s", "5m", "1h", "1h 30m"],
-                },
-                g.subschema_for::<Interpolated>(),
-            ]
-        })
-    }
-}
-
-/// `token.sources[]`: `header`, `header:NAME`, `cookie:NAME` or `query:NAME`
-/// (`config/validate/token.rs`; which header names are refused is checked there only).
-pub struct TokenSourceText;
-
-impl JsonSchema for TokenSourceText {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "TokenSource".into()
-    }
-
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "anyOf": [
-                { "type": "string", "enum": ["header"] },
-                { "type": "string", "pattern": "^header:[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
-                { "type": "string", "pattern": "^(?:cookie|query):[A-Za-z0-9._-]+$" },
-                g.subschema_for::<Interpolated>(),
-            ],
-            "examples": ["header", "header:x-id-token", "cookie:id_token", "query:access_token"],
-        })
-    }
-}
-
-/// `routes[].require.claims.NAME`: at least one accepted value, each a string, number or
-/// boolean (`config/validate/routes.rs` `claim_rules`; null, lists and maps never match).
-pub struct ClaimValues;
-
-impl JsonSchema for ClaimValues {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "ClaimValues".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "array",
-            "items": { "type": ["string", "number", "boolean"] },
-            "minItems": 1,
-        })
-    }
-}
-
-/// One word type per set of words validation accepts for a key: the words as an `enum` (what
-/// an editor completes), or a `${NAME}` string.
-macro_rules! words {
-    ($($(#[$doc:meta])* $name:ident = [$($word:literal),+ $(,)?];)+) => {$(
+/// A unit struct whose schema is written inline where a field uses it (`$generator` names
+/// the generator in `$schema`, for the shapes that refer to `Interpolated`).
+macro_rules! shape {
+    ($(#[$doc:meta])* $name:ident($generator:ident) = $schema:expr;) => {
         $(#[$doc])*
         pub struct $name;
 
@@ -179,14 +56,88 @@ macro_rules! words {
                 stringify!($name).into()
             }
 
-            fn json_schema(g: &mut SchemaGenerator) -> Schema {
-                json_schema!({
-                    "anyOf": [
-                        { "type": "string", "enum": [$($word),+] },
-                        g.subschema_for::<Interpolated>(),
-                    ]
-                })
+            fn json_schema($generator: &mut SchemaGenerator) -> Schema {
+                $schema
             }
+        }
+    };
+}
+
+shape! {
+    /// `raw.rs` `number`: a non-negative integer, or a string holding one (`+` and
+    /// surrounding whitespace allowed, as `u64::from_str` after `trim()`), or a `${NAME}` string.
+    Count(g) = json_schema!({
+        "anyOf": [
+            { "type": "integer", "minimum": 0 },
+            { "type": "string", "pattern": r"^\s*\+?[0-9]+\s*$" },
+            g.subschema_for::<Interpolated>(),
+        ]
+    });
+}
+
+shape! {
+    /// `raw.rs` `boolean`: `true`/`false`, or a string holding one (surrounding whitespace
+    /// allowed), or a `${NAME}` string.
+    Flag(g) = json_schema!({
+        "anyOf": [
+            { "type": "boolean" },
+            { "type": "string", "pattern": r"^\s*(?:true|false)\s*$" },
+            g.subschema_for::<Interpolated>(),
+        ]
+    });
+}
+
+shape! {
+    /// A duration string (`DURATION_PATTERN`) or a `${NAME}` string. A YAML number is
+    /// refused as the loader refuses it: a duration has a unit.
+    Duration(g) = json_schema!({
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": DURATION_PATTERN,
+                "examples": ["500ms", "30s", "5m", "1h", "1h 30m"],
+            },
+            g.subschema_for::<Interpolated>(),
+        ]
+    });
+}
+
+shape! {
+    /// `token.sources[]`: `header`, `header:NAME`, `cookie:NAME` or `query:NAME`
+    /// (`config/validate/token.rs`; which header names are refused is checked there only).
+    TokenSource(g) = json_schema!({
+        "anyOf": [
+            { "type": "string", "enum": ["header"] },
+            { "type": "string", "pattern": "^header:[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+            { "type": "string", "pattern": "^(?:cookie|query):[A-Za-z0-9._-]+$" },
+            g.subschema_for::<Interpolated>(),
+        ],
+        "examples": ["header", "header:x-id-token", "cookie:id_token", "query:access_token"],
+    });
+}
+
+shape! {
+    /// `routes[].require.claims.NAME`: at least one accepted value, each a string, number or
+    /// boolean (`config/validate/routes.rs` `claim_rules`; null, lists and maps never match).
+    ClaimValues(_g) = json_schema!({
+        "type": "array",
+        "items": { "type": ["string", "number", "boolean"] },
+        "minItems": 1,
+    });
+}
+
+/// One word type per set of words validation accepts for a key: the words as an `enum` (what
+/// an editor completes), or a `${NAME}` string.
+macro_rules! words {
+    ($($(#[$doc:meta])* $name:ident = [$($word:literal),+ $(,)?];)+) => {$(
+        shape! {
+            $(#[$doc])*
+            $name(g) = json_schema!({
+                "anyOf": [
+                    { "type": "string", "enum": [$($word),+] },
+                    g.subschema_for::<Interpolated>(),
+                ]
+            });
         }
     )+};
 }
