@@ -157,3 +157,70 @@ fn unwrap_lines(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::validate::SECTIONS;
+
+    #[test]
+    fn the_schema_has_exactly_the_sections_the_loader_reads() {
+        let schema = schema();
+        let mut properties: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sections = SECTIONS.to_vec();
+        properties.sort_unstable();
+        sections.sort_unstable();
+        assert_eq!(properties, sections);
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], serde_json::json!(["issuers"]));
+    }
+
+    #[test]
+    fn every_object_refuses_unknown_keys() {
+        fn visit(node: &Value, at: &str, open: &mut Vec<String>) {
+            match node {
+                Value::Object(map) => {
+                    if map.contains_key("properties")
+                        && map.get("additionalProperties") != Some(&Value::Bool(false))
+                    {
+                        open.push(at.to_owned());
+                    }
+                    for (key, child) in map {
+                        visit(child, &format!("{at}/{key}"), open);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        visit(child, &format!("{at}/{i}"), open);
+                    }
+                }
+                Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+            }
+        }
+        let mut open = Vec::new();
+        visit(&schema(), "", &mut open);
+        assert!(open.is_empty(), "objects open to unknown keys: {open:?}");
+    }
+
+    #[test]
+    fn nested_any_of_is_spliced_and_descriptions_are_unwrapped() {
+        let mut value = serde_json::json!({
+            "anyOf": [{ "anyOf": [{ "type": "string" }, { "type": "integer" }] }, { "type": "null" }],
+            "description": "one\ntwo\n\nthree",
+            "default": null,
+        });
+        tidy(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "anyOf": [{ "type": "string" }, { "type": "integer" }, { "type": "null" }],
+                "description": "one two\n\nthree",
+            })
+        );
+    }
+}
