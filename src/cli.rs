@@ -37,6 +37,9 @@ pub enum Command {
         #[arg(value_name = "FILE", env = "TOKENGATE_CONFIG")]
         file: PathBuf,
     },
+    /// Print the JSON Schema (draft 2020-12) of the configuration file, for editors and CI;
+    /// the repository ships it as config/tokengate.schema.json
+    ConfigSchema,
     /// Verify one token exactly as the proxy would (fetches the JWKS); prints JSON
     /// (exit 0 valid, 1 invalid, 2 could not check)
     Verify {

@@ -1,6 +1,7 @@
 //! The commands of reference section 1, one file each. `anyhow` lives here and in `main.rs` only.
 
 pub mod check_config;
+pub mod config_schema;
 pub mod decode;
 pub mod demo;
 pub mod healthcheck;

@@ -9,6 +9,7 @@ pub mod problem;
 pub mod raw;
 pub mod revocation;
 pub mod route;
+pub mod schema;
 pub mod validate;
 
 use std::net::SocketAddr;

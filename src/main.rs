@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::CheckConfig { file }) => cmd::check_config::run(&file),
+        Some(Command::ConfigSchema) => cmd::config_schema::run(),
         Some(Command::Verify {
             config,
             token,

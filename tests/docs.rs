@@ -1,7 +1,8 @@
 //! The configuration reference in README.md cannot drift from the parser: every key the
 //! parser accepts (read from its own "expected one of" answers to an unknown key in every
-//! section) is documented, and every documented key is one the parser accepts; and every
-//! default README states is the named one in `config::defaults`.
+//! section) is documented, and every documented key is one the parser accepts; every
+//! default README states is the named one in `config::defaults`; and the shipped JSON Schema
+//! (`config/tokengate.schema.json`) describes the same keys, stating README's defaults.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,6 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use tokengate::config::defaults::{DefaultValue, DEFAULTS};
+
+#[path = "support/schema.rs"]
+mod schema;
 
 /// An unknown key in every section and sub-section the parser has.
 const PROBE: &str = "zzz: 1
@@ -210,6 +214,59 @@ fn every_default_in_readme_is_the_one_the_code_uses() {
     assert!(
         unnamed.is_empty(),
         "README states defaults config::defaults::DEFAULTS does not list: {unnamed:?}"
+    );
+}
+
+/// What an editor shows from the schema agrees with README: each documented key is a schema
+/// property whose description states README's default (or that it is required), and each
+/// schema property is a documented key, a section, or named in its section's row.
+#[test]
+fn the_schema_describes_every_documented_key_with_readmes_default() {
+    let docs = documented();
+    let sections = parser_sections();
+    let properties: BTreeMap<String, &serde_json::Value> =
+        schema::properties().into_iter().collect();
+    let mut wrong = Vec::new();
+    for key in docs.keys() {
+        let Some(property) = properties.get(key) else {
+            wrong.push(format!("{key}: documented, not in the schema"));
+            continue;
+        };
+        let description = property["description"].as_str().unwrap_or_default();
+        let cell = readme_default(&docs, key);
+        let literal =
+            cell.starts_with('`') && cell.ends_with('`') && cell.matches('`').count() == 2;
+        let states = if literal {
+            description.contains(&format!("Default {cell}"))
+        } else if cell.starts_with("required") {
+            description.to_lowercase().contains("required")
+        } else {
+            !description.is_empty()
+        };
+        if !states {
+            wrong.push(format!(
+                "{key}: README says {cell}, the schema {description:?}"
+            ));
+        }
+    }
+    for path in properties.keys() {
+        let in_parent_row = path.rsplit_once('.').is_some_and(|(parent, name)| {
+            docs.get(parent)
+                .is_some_and(|row| row.contains(&format!("`{name}`")))
+        });
+        let known = docs.contains_key(path)
+            || sections.contains_key(path)
+            || sections.contains_key(&format!("{path}[]"))
+            || in_parent_row;
+        if !known {
+            wrong.push(format!("{path}: in the schema, not documented"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the schema and README disagree (edit the field's doc comment in src/config/raw.rs, \
+         then run `{}`): {wrong:#?}",
+        schema::REGENERATE
     );
 }
 

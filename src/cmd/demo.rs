@@ -22,8 +22,9 @@ const KID: &str = "demo-key-1";
 const POOL: &str = "us-east-1_Demo";
 const CLIENT_ID: &str = "demo-client";
 
-/// The demo configuration: the real YAML loader, fed the addresses chosen at start-up.
-const CONFIG: &str = r#"
+/// The demo configuration: the real YAML loader, fed the addresses chosen at start-up
+/// (public for `tests/config_schema.rs`, which checks it against the shipped schema).
+pub const CONFIG: &str = r#"
 server:
   listen: ${DEMO_LISTEN}
 admin:

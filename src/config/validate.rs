@@ -28,8 +28,9 @@ use crate::config::interpolate::expand_tree;
 use crate::config::problem::{ConfigError, Problem};
 use crate::config::{Config, Mode};
 
-/// The top-level sections, in the order the "unknown key" message lists them.
-const SECTIONS: [&str; 12] = [
+/// The top-level sections, in the order the "unknown key" message lists them (`raw.rs`
+/// `RawConfig` has a field for each: `config/schema.rs` tests hold them equal).
+pub(crate) const SECTIONS: [&str; 12] = [
     "mode",
     "server",
     "admin",

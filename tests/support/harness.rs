@@ -22,6 +22,12 @@ use hyper_util::server::conn::auto;
 use serde_json::{json, Value};
 use tokengate::dev_issuer::DevKey;
 
+/// The shipped configuration schema: every configuration `Tokengate::start` runs is checked
+/// against it, so each scenario's configuration is also a case of "the schema accepts what
+/// tokengate accepts".
+#[path = "schema.rs"]
+pub mod schema;
+
 // Not every test binary that includes the harness forges a token segment.
 #[allow(unused_imports)]
 pub use tokengate::dev_issuer::b64url as b64;
@@ -234,8 +240,8 @@ pub struct Tokengate {
 }
 
 impl Tokengate {
-    /// Writes `config` (with `LISTEN` and `ADMIN` replaced) and starts `tokengate run`.
-    /// Waits until `/healthz` answers; with `ready`, until `/readyz` is 200.
+    /// Writes `config` (with `LISTEN` and `ADMIN` replaced; the shipped configuration schema
+    /// must accept it) and starts `tokengate run`. Waits until `/healthz` answers; with `ready`, until `/readyz` is 200.
     pub fn start(config: &str, ready: bool) -> Tokengate {
         Tokengate::start_laid_out(config, ready, |dir, text| {
             let path = dir.join("tokengate.yaml");
@@ -256,6 +262,7 @@ impl Tokengate {
         let text = config
             .replace("LISTEN", &addr.to_string())
             .replace("ADMIN", &admin.to_string());
+        schema::assert_accepts(&text, "the configuration this test runs tokengate with");
         let dir = std::env::temp_dir().join(format!(
             "tokengate-test-{}-{}",
             std::process::id(),
