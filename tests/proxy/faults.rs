@@ -287,6 +287,7 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
 /// Closes `stream` with a TCP reset (SO_LINGER 0).
 fn reset(stream: TcpStream) {
     let _entered = runtime().enter();
+    stream.set_nonblocking(true).unwrap();
     let stream = tokio::net::TcpStream::from_std(stream).unwrap();
     #[allow(deprecated)] // Linger 0 resets at once; the deprecation is about blocking drops.
     stream.set_linger(Some(Duration::ZERO)).unwrap();
