@@ -41,13 +41,7 @@ fn assert_memory(tg: &Tokengate, before: u64, limit_mib: u64, what: &str) {
 
 /// A keep-alive GET (no `Connection: close`) with extra header lines.
 pub fn keep_alive_get(path: &str, headers: &[&str]) -> String {
-    let mut r = format!("GET {path} HTTP/1.1\r\nHost: test.local\r\n");
-    for h in headers {
-        r.push_str(h);
-        r.push_str("\r\n");
-    }
-    r.push_str("\r\n");
-    r
+    get_with(path, headers).replace("Connection: close\r\n", "")
 }
 
 /// One response read off a keep-alive connection.
@@ -225,6 +219,17 @@ struct Scene {
     valid: String,
     forged: String,
     iss: String,
+    /// The JWKS server, when the scene started one.
+    _jwks: Option<JwksServer>,
+}
+
+/// A scene on a good JWKS server, ready, with `upstream_keys` and `server` keys added.
+fn ready_scene(upstream: SocketAddr, upstream_keys: &str, server: &str) -> Scene {
+    let jwks = JwksServer::start(&json!({"keys": [Signer::issuer_key().jwk()]}));
+    let mut scene = scene_with(&jwks.issuer("p"), upstream, upstream_keys, server, "");
+    scene._jwks = Some(jwks);
+    scene.wait_ready();
+    scene
 }
 
 fn scene(jwks_issuer: &str, upstream: SocketAddr, server: &str, extra: &str) -> Scene {
@@ -249,6 +254,7 @@ fn scene_with(
         valid: Signer::issuer_key().sign(&claims),
         forged: Signer::attacker_key().sign(&claims),
         iss: jwks_issuer.to_owned(),
+        _jwks: None,
     }
 }
 
@@ -383,16 +389,7 @@ fn body_complete(raw: &[u8]) -> bool {
 
 #[test]
 fn a_cut_reset_garbled_or_silent_upstream_never_passes_for_a_whole_answer() {
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let scene = scene_with(
-        &jwks.issuer("p"),
-        start_faulty_upstream(),
-        ", timeout: 1s",
-        "",
-        "",
-    );
-    scene.wait_ready();
+    let scene = ready_scene(start_faulty_upstream(), ", timeout: 1s", "");
     let before = rss_kib(scene.tg.pid());
     let probe = scene.probe("/ok");
     let addr = scene.tg.addr;
@@ -603,12 +600,7 @@ fn a_redis_store_that_never_answers_costs_503_at_once_and_no_connection_storm() 
     });
     let key = Signer::issuer_key();
     let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let dir = std::env::temp_dir().join(format!(
-        "tg-faults-redis-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::revocation::scratch("faults-redis");
     let token_file = dir.join("api-token");
     std::fs::write(&token_file, "faults-api-token").unwrap();
     let scene = scene(
@@ -686,15 +678,11 @@ fn a_flood_of_10000_connections_is_held_at_max_connections() {
         flood >= 2_000,
         "the open-files limit is too low for this test"
     );
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let scene = scene(
-        &jwks.issuer("p"),
+    let scene = ready_scene(
         start_echo(),
-        ", max_connections: 1000, idle_timeout: 60s",
         "",
+        ", max_connections: 1000, idle_timeout: 60s",
     );
-    scene.wait_ready();
     let before = rss_kib(scene.tg.pid());
     let probe = scene.probe("/x");
     let addr = scene.tg.addr;
@@ -750,15 +738,7 @@ fn a_flood_of_10000_connections_is_held_at_max_connections() {
 
 #[test]
 fn a_slowloris_of_500_connections_is_cut_at_header_read_timeout() {
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let scene = scene(
-        &jwks.issuer("p"),
-        start_echo(),
-        ", header_read_timeout: 1s",
-        "",
-    );
-    scene.wait_ready();
+    let scene = ready_scene(start_echo(), "", ", header_read_timeout: 1s");
     let before = rss_kib(scene.tg.pid());
     let probe = scene.probe("/x");
     let addr = scene.tg.addr;
@@ -767,6 +747,9 @@ fn a_slowloris_of_500_connections_is_cut_at_header_read_timeout() {
         let clients: Vec<_> = (0..500)
             .map(|i| {
                 tokio::spawn(async move {
+                    // Opened over one second: a burst of 500 would overflow the kernel's
+                    // accept queue, whose resets are not tokengate's doing.
+                    tokio::time::sleep(Duration::from_millis(2 * i as u64)).await;
                     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
                     let started = Instant::now();
                     s.write_all(b"GET /public/x HTTP/1.1\r\nHost: t\r\n")
@@ -843,10 +826,7 @@ fn huge_head(addr: SocketAddr) -> (usize, Vec<u8>, Duration) {
 
 #[test]
 fn a_100_mb_request_head_is_refused_at_max_header_bytes() {
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let scene = scene(&jwks.issuer("p"), start_echo(), "", "");
-    scene.wait_ready();
+    let scene = ready_scene(start_echo(), "", "");
     let before = rss_kib(scene.tg.pid());
     let probe = scene.probe("/x");
     let addr = scene.tg.addr;
@@ -870,4 +850,116 @@ fn a_100_mb_request_head_is_refused_at_max_header_bytes() {
     }
     probe.finish(Duration::from_secs(2), "100 MB head");
     assert_memory(&scene.tg, before, 32, "100 MB head");
+}
+
+/// A TCP relay to `target` that can be frozen: frozen, it still accepts and reads but
+/// passes nothing on either way (a Redis that hangs with its connections open).
+fn start_freezable_relay(target: SocketAddr) -> (SocketAddr, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let frozen = Arc::new(AtomicBool::new(false));
+    let cold = Arc::clone(&frozen);
+    let pump = |mut from: TcpStream, mut to: Option<TcpStream>, frozen: Arc<AtomicBool>| {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                if frozen.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if to.as_mut().is_some_and(|t| t.write_all(&buf[..n]).is_err()) {
+                    return;
+                }
+            }
+        });
+    };
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(client) = stream else { return };
+            if cold.load(Ordering::SeqCst) {
+                pump(client, None, Arc::clone(&cold));
+                continue;
+            }
+            let Ok(server) = TcpStream::connect(target) else {
+                continue;
+            };
+            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            pump(client, Some(server), Arc::clone(&cold));
+            pump(s2, Some(c2), Arc::clone(&cold));
+        }
+    });
+    (addr, frozen)
+}
+
+#[test]
+fn a_redis_store_that_hangs_after_loading_keeps_the_last_list_in_force() {
+    use crate::redis_server::{available, RedisServer};
+    if !available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let target: SocketAddr = redis
+        .url()
+        .trim_start_matches("redis://")
+        .trim_end_matches("/0")
+        .parse()
+        .unwrap();
+    let (relay, frozen) = start_freezable_relay(target);
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let dir = crate::revocation::scratch("faults-redis-hang");
+    let token_file = dir.join("api-token");
+    std::fs::write(&token_file, "faults-api-token").unwrap();
+    let scene = scene(
+        &jwks.issuer("p"),
+        start_echo(),
+        "",
+        &format!(
+            "revocation:\n  store: redis\n  redis: {{ url: 'redis://{relay}' }}\n  max_lag: 2s\n  on_unavailable: allow\n  api_token_file: '{}'\n",
+            token_file.display()
+        ),
+    );
+    scene.wait_ready();
+    let revoke = |session: &str| {
+        crate::revocation::admin_call(
+            &scene.tg,
+            "POST",
+            Some(&format!(
+                r#"{{"issuer": "main", "origin_jti": "{session}"}}"#
+            )),
+            Some("faults-api-token"),
+        )
+    };
+    assert_eq!(revoke("s-revoked").status, 201);
+    let mut claims = access_claims(&scene.iss, "alice", &[]);
+    claims["origin_jti"] = json!("s-revoked");
+    let revoked = key.sign(&claims);
+    within(Duration::from_secs(3), "the revocation is in force", || {
+        scene.tg.send(&get_with("/x", &[&bearer(&revoked)])).status == 401
+    });
+    let before = rss_kib(scene.tg.pid());
+    let probe = Probe::start(
+        scene.tg.addr,
+        vec![
+            (keep_alive_get("/x", &[&bearer(&scene.valid)]), 200),
+            (keep_alive_get("/x", &[&bearer(&scene.forged)]), 401),
+            (keep_alive_get("/x", &[&bearer(&revoked)]), 401),
+        ],
+    );
+    // Redis hangs: past max_lag, `on_unavailable: allow` goes on with the last list.
+    frozen.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let r = revoke("s-later");
+    let took = started.elapsed();
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        took < Duration::from_secs(6),
+        "the write gave up after {took:?}"
+    );
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(started.elapsed()));
+    probe.finish(Duration::from_secs(2), "hanging Redis");
+    assert!(
+        scene.tg.metric("tokengate_revocation_sync_age_seconds") >= 2.0,
+        "the list is known to be stale"
+    );
+    assert_memory(&scene.tg, before, 16, "hanging Redis");
 }
