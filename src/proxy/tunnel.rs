@@ -17,6 +17,11 @@ use tokio::sync::{watch, OwnedSemaphorePermit};
 /// before `shutdown_grace` ends, so the whole shutdown stays within the grace period.
 pub const CLOSING: Duration = Duration::from_millis(500);
 
+/// Once one side of a WebSocket tunnel has ended, how long the other may take to end too
+/// (to send its last frames or answer a Close) before the tunnel is dropped: a finished
+/// WebSocket never holds its `max_connections` permit because a peer keeps its socket.
+pub const LINGER: Duration = Duration::from_secs(2);
+
 /// Status 1001 "going away" (RFC 6455 section 7.4.1) and its reason, the payload of the
 /// Close frame a tunnel cut by shutdown sends each side.
 const GOING_AWAY: [u8; 12] = *b"\x03\xe9going away";
@@ -41,8 +46,9 @@ impl Slot {
     }
 }
 
-/// Joins an upgraded client connection to the upgraded upstream connection until either
-/// side closes, or until the slot's cut: then a WebSocket (`websocket`, the `Upgrade`
+/// Joins an upgraded client connection to the upgraded upstream connection until both
+/// sides close (a WebSocket: until one closes, and the other within [`LINGER`]), or until
+/// the slot's cut: then a WebSocket (`websocket`, the `Upgrade`
 /// protocol both sides agreed on) is closed with 1001 on both sides, anything else is cut.
 pub async fn run(client: OnUpgrade, upstream: OnUpgrade, websocket: bool, slot: Option<Slot>) {
     let (client, upstream) = match tokio::try_join!(client, upstream) {
@@ -56,10 +62,23 @@ pub async fn run(client: OnUpgrade, upstream: OnUpgrade, websocket: bool, slot: 
     let (upstream_rx, upstream_tx) = tokio::io::split(TokioIo::new(upstream));
     let cut = slot.as_ref().map(|s| s.cut.clone());
     // Frames a client sends are masked (RFC 6455 section 5.3); so is our Close to the upstream.
-    tokio::join!(
-        relay(client_rx, upstream_tx, true, websocket, cut.clone()),
-        relay(upstream_rx, client_tx, false, websocket, cut),
-    );
+    let to_upstream = relay(client_rx, upstream_tx, true, websocket, cut.clone());
+    let to_client = relay(upstream_rx, client_tx, false, websocket, cut);
+    if websocket {
+        // A WebSocket does not go on half-closed (RFC 6455 section 7.1.1): one side ended,
+        // the other gets LINGER to follow.
+        tokio::pin!(to_upstream, to_client);
+        tokio::select! {
+            () = &mut to_upstream => {
+                let _ = tokio::time::timeout(LINGER, to_client).await;
+            }
+            () = &mut to_client => {
+                let _ = tokio::time::timeout(LINGER, to_upstream).await;
+            }
+        }
+    } else {
+        tokio::join!(to_upstream, to_client);
+    }
     drop(slot);
 }
 

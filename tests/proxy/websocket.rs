@@ -375,10 +375,10 @@ fn an_open_websocket_holds_its_connection_slot_until_it_closes() {
             waited.await.is_err(),
             "the third connection was served while two tunnels held both slots"
         );
-        // One tunnel closes: its slot is free, the waiting connection is served.
+        // One WebSocket closes: its slot is free, the waiting connection is served, even
+        // though this client keeps its socket open after the closing handshake.
         a.close(None).await.unwrap();
         while let Some(Ok(_)) = within("a's close", a.next()).await {}
-        drop(a);
         within(
             "the third connection's answer",
             third.read_exact(&mut status),
@@ -388,6 +388,7 @@ fn an_open_websocket_holds_its_connection_slot_until_it_closes() {
         assert_eq!(&status, b"HTTP/1.1 404");
         b.send(Message::text("still open")).await.unwrap();
         assert_eq!(next_data(&mut b).await, Message::text("still open"));
+        drop(a);
     });
 }
 
