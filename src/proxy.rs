@@ -13,6 +13,7 @@ pub mod original;
 pub mod path;
 pub mod route;
 pub mod trace;
+pub mod tunnel;
 pub mod upstream;
 pub mod verify;
 
@@ -27,7 +28,6 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
 use crate::app::{App, Snapshot};
@@ -219,6 +219,8 @@ async fn forward(
         return Err(Reject::BadGateway);
     };
     let (mut parts, body) = request.into_parts();
+    // The connection's place among `max_connections`, kept by a tunnel if this upgrades.
+    let slot = parts.extensions.remove::<tunnel::Slot>();
     // Phase: the one host the request is for (an ambiguous one ends here, token or not).
     let host = headers::request_host(&parts.uri, &parts.headers).map_err(Reject::BadHeaders)?;
     let Decision {
@@ -304,28 +306,12 @@ async fn forward(
     if let (Some(client), Some(upstream), Some(protocol)) =
         (client_upgrade, upstream_upgrade, upgraded_to)
     {
+        let websocket = protocol.as_bytes().eq_ignore_ascii_case(b"websocket");
         headers::restore_upgrade(&mut parts.headers, protocol).map_err(Reject::BadHeaders)?;
-        tokio::spawn(tunnel(client, upstream));
+        tokio::spawn(tunnel::run(client, upstream, websocket, slot));
     }
     Ok(Response::from_parts(
         parts,
         body.map_err(|e| -> BoxError { Box::new(e) }).boxed(),
     ))
-}
-
-/// Joins an upgraded client connection to the upgraded upstream connection until either
-/// side closes.
-async fn tunnel(client: OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
-    let (client, upstream) = match tokio::try_join!(client, upstream) {
-        Ok(pair) => pair,
-        Err(e) => {
-            tracing::debug!(error = %e, "upgrade failed");
-            return;
-        }
-    };
-    let mut client = TokioIo::new(client);
-    let mut upstream = TokioIo::new(upstream);
-    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        tracing::debug!(error = %e, "upgraded connection ended with an error");
-    }
 }

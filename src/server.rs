@@ -1,6 +1,7 @@
 //! The data-plane listener: accept loop with connection permits (`max_connections`), an
 //! optional TLS handshake, one `auto::Builder` (HTTP/1.1 keep-alive, h2c or h2), the
-//! per-connection watchdog, and graceful draining on shutdown.
+//! per-connection watchdog, and graceful draining on shutdown (upgraded connections, which
+//! keep their permit, are closed just before the grace period ends: `proxy/tunnel.rs`).
 
 pub mod admin;
 pub mod ext_authz;
@@ -15,11 +16,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::app::App;
 use crate::config::ServerConfig;
+use crate::proxy::tunnel::{self, Slot};
 use crate::proxy::{self, Conn};
 use crate::server::watchdog::{Activity, Expiry, Guarded, Watched};
 
@@ -52,10 +54,15 @@ struct Shared {
     builder: auto::Builder<TokioExecutor>,
     config: ServerConfig,
     stop: watch::Receiver<bool>,
+    /// Turns true when the upgraded connections (tunnels) still open must close.
+    cut: watch::Receiver<bool>,
 }
 
 /// Serves until `stop` turns true, then drains in-flight requests for at most `grace`.
-/// Past `max_connections`, new connections wait in the kernel's accept backlog.
+/// Past `max_connections`, new connections wait in the kernel's accept backlog; an
+/// upgraded connection (WebSocket) keeps its permit until it closes. Tunnels still open
+/// [`tunnel::CLOSING`] before the grace period ends are closed (WebSocket: 1001 "going
+/// away" to both sides), so they are done by its end; other requests run to its end.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
@@ -65,11 +72,13 @@ pub async fn serve(
     let max =
         u32::try_from(config.max_connections.clamp(1, Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
     let permits = Arc::new(Semaphore::new(max as usize));
+    let (cut, cut_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         app,
         builder: builder(&config),
         config: config.clone(),
         stop: stop.clone(),
+        cut: cut_rx,
     });
     loop {
         let permit = tokio::select! {
@@ -96,13 +105,15 @@ pub async fn serve(
         let shared = Arc::clone(&shared);
         let tls = shared.app.tls.load_full();
         tokio::spawn(async move {
+            // Shared with a tunnel if the connection upgrades: it outlives the connection.
+            let permit = Arc::new(permit);
             match tls {
                 None => {
                     let conn = Conn {
                         client_ip: peer.ip(),
                         tls: false,
                     };
-                    drive(&shared, stream, conn, Activity::new(false)).await;
+                    drive(&shared, stream, conn, Activity::new(false), &permit).await;
                 }
                 Some(tls) => {
                     let handshake = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
@@ -113,7 +124,7 @@ pub async fn serve(
                                 client_ip: peer.ip(),
                                 tls: true,
                             };
-                            drive(&shared, stream, conn, Activity::new(h2)).await;
+                            drive(&shared, stream, conn, Activity::new(h2), &permit).await;
                         }
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -124,11 +135,24 @@ pub async fn serve(
         });
     }
     drop(listener);
-    // Every connection task holds a permit: all permits back means all connections done.
-    let drained = tokio::time::timeout(config.shutdown_grace, permits.acquire_many(max)).await;
+    // Every connection task and every tunnel holds a permit: all permits back means all
+    // connections done.
+    let grace = config.shutdown_grace;
+    let before_cut = grace.saturating_sub(tunnel::CLOSING);
+    let mut drained = tokio::time::timeout(before_cut, permits.acquire_many(max))
+        .await
+        .is_ok();
+    if !drained {
+        tracing::info!("shutdown grace period ending: closing upgraded connections (WebSocket: 1001 going away)");
+        // Every receiver may be gone already; no tunnel to tell then.
+        let _ = cut.send(true);
+        drained = tokio::time::timeout(grace - before_cut, permits.acquire_many(max))
+            .await
+            .is_ok();
+    }
     match drained {
-        Ok(_) => tracing::info!("all connections drained"),
-        Err(_) => tracing::warn!(
+        true => tracing::info!("all connections drained"),
+        false => tracing::warn!(
             grace = ?config.shutdown_grace,
             "shutdown grace period over; cutting the remaining connections"
         ),
@@ -136,13 +160,28 @@ pub async fn serve(
 }
 
 /// Serves one connection until it ends, its watchdog expires it, or shutdown drains it.
-async fn drive<I>(shared: &Shared, io: I, conn: Conn, activity: Arc<Activity>)
-where
+/// A request asking to upgrade carries the connection's [`Slot`] for its tunnel.
+async fn drive<I>(
+    shared: &Shared,
+    io: I,
+    conn: Conn,
+    activity: Arc<Activity>,
+    permit: &Arc<OwnedSemaphorePermit>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let app = Arc::clone(&shared.app);
     let watched = Arc::clone(&activity);
-    let service = service_fn(move |request| {
+    let slot = Slot::new(Arc::clone(permit), shared.cut.clone());
+    let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        // hyper puts `OnUpgrade` only in requests that ask to upgrade (HTTP/1.1).
+        if request
+            .extensions()
+            .get::<hyper::upgrade::OnUpgrade>()
+            .is_some()
+        {
+            request.extensions_mut().insert(slot.clone());
+        }
         let guard = watched.enter();
         let app = Arc::clone(&app);
         async move {

@@ -88,3 +88,6 @@ mod redis_server;
 
 #[path = "proxy/revocation_redis.rs"]
 mod revocation_redis;
+
+#[path = "proxy/faults.rs"]
+mod faults;

@@ -63,7 +63,13 @@ pub async fn fetch(
         Ok(result) => result?,
         Err(_) => return Err(FetchError::Timeout { after: timeout }),
     };
-    let (keys, skipped) = parse_jwks(&body).map_err(FetchError::Invalid)?;
+    // Parsing a large set (thousands of RSA keys fit in `max_bytes`) takes a while: off the
+    // runtime's workers, so requests on them never wait for it.
+    let document = body.clone();
+    let (keys, skipped) = tokio::task::spawn_blocking(move || parse_jwks(&document))
+        .await
+        .map_err(|_| FetchError::Parse)?
+        .map_err(FetchError::Invalid)?;
     Ok(Fetched {
         keys,
         skipped,

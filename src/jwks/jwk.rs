@@ -1,6 +1,8 @@
 //! Parsing a JWKS document into usable verification keys, skipping unusable ones one by one
 //! (`use` other than `sig`, unknown or symmetric `alg`, RSA under 2048 bits, no `kid`).
 
+use std::collections::HashSet;
+
 use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -86,7 +88,10 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), Jwks
         .ok_or(JwksError::NotJwks)?;
     let mut keys: Vec<VerifyKey> = Vec::with_capacity(entries.len());
     let mut skipped = Vec::new();
-    let mut duplicates: Vec<String> = Vec::new();
+    // Kids seen, and those seen twice: linear in the set's size (a set of thousands of keys
+    // fits in `max_bytes`; a pairwise check would be quadratic).
+    let mut kids: HashSet<String> = HashSet::with_capacity(entries.len());
+    let mut duplicates: HashSet<String> = HashSet::new();
     for entry in entries {
         let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
         match entry
@@ -95,22 +100,26 @@ pub fn parse_jwks(body: &[u8]) -> Result<(Vec<VerifyKey>, Vec<SkippedKey>), Jwks
             .and_then(parse_key)
         {
             Ok(key) => {
-                if keys.iter().any(|k| k.kid == key.kid) {
-                    duplicates.push(key.kid);
-                } else {
+                if kids.insert(key.kid.clone()) {
                     keys.push(key);
+                } else {
+                    duplicates.insert(key.kid);
                 }
             }
             Err(reason) => skipped.push(SkippedKey { kid, reason }),
         }
     }
     // Two keys under one kid: neither can be trusted to be the one meant.
-    for kid in duplicates {
-        keys.retain(|k| k.kid != kid);
-        skipped.push(SkippedKey {
-            kid: Some(kid),
-            reason: SkipReason::DuplicateKid,
-        });
+    if !duplicates.is_empty() {
+        keys.retain(|k| !duplicates.contains(&k.kid));
+        let mut duplicates: Vec<String> = duplicates.into_iter().collect();
+        duplicates.sort();
+        for kid in duplicates {
+            skipped.push(SkippedKey {
+                kid: Some(kid),
+                reason: SkipReason::DuplicateKid,
+            });
+        }
     }
     if keys.is_empty() {
         return Err(JwksError::NoUsableKey);

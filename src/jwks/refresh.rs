@@ -209,7 +209,12 @@ impl Refresher {
             tracing::warn!(issuer = %self.issuer, "jwks cache file older than max_stale; ignored");
             return;
         }
-        match parse_jwks(&body) {
+        // Off the runtime's workers, as a fetched document is (`fetch.rs`).
+        let parsed = tokio::task::spawn_blocking(move || parse_jwks(&body)).await;
+        let Ok(parsed) = parsed else {
+            return;
+        };
+        match parsed {
             Ok((keys, _)) => {
                 let count = keys.len();
                 self.keys

@@ -61,3 +61,84 @@ fn past_the_grace_period_a_stream_is_cut_and_the_exit_is_still_clean() {
         assert!(body.lines().count() < 40, "the stream was cut: {body}");
     }
 }
+
+#[test]
+fn sigterm_under_64_keep_alive_clients_loses_no_request_sent_before_it() {
+    use crate::faults::{keep_alive_get, KeepAlive};
+    let (mut tg, token, _jwks) = start(start_echo(), "5s");
+    let addr = tg.addr;
+    let request = keep_alive_get("/load", &[&bearer(&token)]);
+    // Each client sends requests back to back on one connection until the server closes
+    // it; every request is logged with the time it was sent and what came back.
+    let clients: Vec<_> = (0..64)
+        .map(|_| {
+            let request = request.clone();
+            std::thread::spawn(move || {
+                let mut conn = KeepAlive::connect(addr).unwrap();
+                let mut log = Vec::new();
+                loop {
+                    let sent = Instant::now();
+                    match conn.exchange(&request) {
+                        Ok(answer) => {
+                            // A whole response: the echo's JSON, naming the request.
+                            let path = serde_json::from_slice::<serde_json::Value>(&answer.body)
+                                .map(|v| v["path"].clone());
+                            let whole = path.is_ok_and(|p| p == "/load");
+                            log.push((sent, Ok((answer.status, whole))));
+                            if answer.close {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            log.push((sent, Err(e.kind())));
+                            break;
+                        }
+                    }
+                }
+                log
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let signalled = Instant::now();
+    tg.signal("-TERM");
+    within(
+        Duration::from_secs(2),
+        "new connections are refused",
+        || std::net::TcpStream::connect(addr).is_err(),
+    );
+    let logs: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert_eq!(tg.wait(Duration::from_secs(5)), Some(0), "{}", tg.output());
+    let exited = signalled.elapsed();
+    let (mut before, mut after) = (0, 0);
+    for (client, log) in logs.iter().enumerate() {
+        for (sent, result) in log {
+            match result {
+                Ok((status, whole)) => {
+                    assert_eq!(*status, 200, "client {client}");
+                    assert!(whole, "client {client}: an incomplete response");
+                    if *sent < signalled {
+                        before += 1;
+                    } else {
+                        after += 1;
+                    }
+                }
+                Err(kind) => assert!(
+                    *sent > signalled,
+                    "client {client}: a request sent {:?} before SIGTERM failed: {kind:?}",
+                    signalled - *sent
+                ),
+            }
+        }
+    }
+    eprintln!("{before} requests before SIGTERM, {after} answered after it; exit after {exited:?}");
+    assert!(
+        logs.iter().all(|log| log.len() >= 2),
+        "every client was streaming requests when the signal came"
+    );
+    assert!(
+        exited < Duration::from_secs(5),
+        "exit {exited:?} after SIGTERM"
+    );
+    assert!(tg.output().contains("all connections drained"));
+}

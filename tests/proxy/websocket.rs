@@ -115,12 +115,17 @@ struct Scene {
 /// The echo server and tokengate in front of it: `/admin` requires group `admin`, `/ws`
 /// requires a valid token.
 fn start() -> Scene {
+    start_with("")
+}
+
+/// `start` with more `server` keys (`, max_connections: 2`).
+fn start_with(server: &str) -> Scene {
     let (upstream, seen) = start_ws_echo();
     let key = Signer::issuer_key();
     let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
     let iss = jwks.issuer("us-east-1_Ws");
     let config = format!(
-        "server: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\nroutes:\n  - name: admin\n    match: {{ path_prefix: /admin }}\n    require: {{ groups_any: [admin] }}\n  - name: ws\n    match: {{ path_prefix: /ws }}\n"
+        "server: {{ listen: LISTEN{server} }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\nroutes:\n  - name: admin\n    match: {{ path_prefix: /admin }}\n    require: {{ groups_any: [admin] }}\n  - name: ws\n    match: {{ path_prefix: /ws }}\n"
     );
     let tg = Tokengate::start(&config, true);
     Scene {
@@ -344,4 +349,109 @@ fn a_spoofed_group_header_does_not_open_an_admin_route() {
     );
     assert_eq!(handshakes[0].subs, ["sub-carol"]);
     assert_eq!(handshakes[0].groups, ["admin"]);
+}
+
+#[test]
+fn an_open_websocket_holds_its_connection_slot_until_it_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let scene = start_with(", max_connections: 2");
+    let token = scene.token("alice", &[]);
+    runtime().block_on(async {
+        let (mut a, _) = scene.connect("/ws/a", &[auth(&token)]).await.unwrap();
+        let (mut b, _) = scene.connect("/ws/b", &[auth(&token)]).await.unwrap();
+        for ws in [&mut a, &mut b] {
+            ws.send(Message::text("hi")).await.unwrap();
+            assert_eq!(next_data(ws).await, Message::text("hi"));
+        }
+        // Both slots are held by tunnels: a third connection waits in the backlog.
+        let mut third = tokio::net::TcpStream::connect(scene.tg.addr).await.unwrap();
+        third
+            .write_all(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut status = [0u8; 12];
+        let waited = tokio::time::timeout(Duration::from_secs(1), third.read_exact(&mut status));
+        assert!(
+            waited.await.is_err(),
+            "the third connection was served while two tunnels held both slots"
+        );
+        // One WebSocket closes: its slot is free, the waiting connection is served, even
+        // though this client keeps its socket open after the closing handshake.
+        a.close(None).await.unwrap();
+        while let Some(Ok(_)) = within("a's close", a.next()).await {}
+        within(
+            "the third connection's answer",
+            third.read_exact(&mut status),
+        )
+        .await
+        .unwrap();
+        assert_eq!(&status, b"HTTP/1.1 404");
+        b.send(Message::text("still open")).await.unwrap();
+        assert_eq!(next_data(&mut b).await, Message::text("still open"));
+        drop(a);
+    });
+}
+
+#[test]
+fn on_shutdown_open_websockets_get_1001_on_both_sides_and_the_exit_is_within_grace() {
+    let mut scene = start_with(", shutdown_grace: 3s");
+    let token = scene.token("alice", &[]);
+    let grace = Duration::from_secs(3);
+    let signalled = runtime().block_on(async {
+        let (mut a, _) = scene.connect("/ws/a", &[auth(&token)]).await.unwrap();
+        let (mut b, _) = scene.connect("/ws/b", &[auth(&token)]).await.unwrap();
+        let signalled = tokio::time::Instant::now();
+        scene.tg.signal("-TERM");
+        // Within the grace period a tunnel still carries frames, as a request in flight
+        // still runs.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for ws in [&mut a, &mut b] {
+            ws.send(Message::text("during the grace period"))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_data(ws).await,
+                Message::text("during the grace period")
+            );
+        }
+        // Shortly before the grace period ends, each client gets a Close, 1001.
+        for ws in [&mut a, &mut b] {
+            match next_data(ws).await {
+                Message::Close(Some(frame)) => {
+                    assert_eq!(frame.code, CloseCode::Away);
+                    assert_eq!(frame.reason.as_str(), "going away");
+                }
+                other => panic!("expected a Close frame, got {other:?}"),
+            }
+            let at = signalled.elapsed();
+            assert!(
+                at >= grace - Duration::from_millis(800) && at < grace,
+                "the Close came {at:?} after SIGTERM"
+            );
+            // tungstenite answers the Close; then the connection ends.
+            while let Some(Ok(_)) = within("the end of the stream", ws.next()).await {}
+        }
+        signalled
+    });
+    assert_eq!(
+        scene.tg.wait(Duration::from_secs(6)),
+        Some(0),
+        "{}",
+        scene.tg.output()
+    );
+    let took = signalled.elapsed();
+    assert!(
+        took < grace + Duration::from_millis(300),
+        "exit {took:?} after SIGTERM"
+    );
+    let closes = Vec::clone(&scene.seen.closes.load());
+    assert_eq!(closes.len(), 2, "the upstream got both Closes: {closes:?}");
+    for close in closes {
+        let frame = close.expect("a Close frame with a code");
+        assert_eq!(
+            (frame.code, frame.reason.as_str()),
+            (CloseCode::Away, "going away")
+        );
+    }
+    assert!(scene.tg.output().contains("all connections drained"));
 }

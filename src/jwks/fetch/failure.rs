@@ -35,6 +35,9 @@ pub enum FetchError {
     /// The connection failed after the response head.
     #[error("connection failed while reading the body")]
     Body,
+    /// The parsing task did not finish (the runtime is shutting down).
+    #[error("the document's parsing was cut short")]
+    Parse,
     /// The document is not a JWKS or holds no usable key.
     #[error("{0}")]
     Invalid(JwksError),
@@ -88,7 +91,7 @@ impl FetchError {
             FetchError::Timeout { .. } => FetchResult::Timeout,
             FetchError::HttpStatus { .. } => FetchResult::HttpStatus,
             FetchError::TooLarge { .. } => FetchResult::TooLarge,
-            FetchError::Invalid(_) => FetchResult::Invalid,
+            FetchError::Invalid(_) | FetchError::Parse => FetchResult::Invalid,
         }
     }
 
