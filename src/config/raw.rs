@@ -49,6 +49,7 @@ pub struct RawUpstream {
 pub struct RawIssuer {
     pub name: Option<String>,
     pub cognito: Option<RawCognito>,
+    pub alb: Option<RawAlb>,
     pub issuer: Option<String>,
     pub jwks_uri: Option<String>,
     pub client_ids: Option<Vec<String>>,
@@ -64,6 +65,15 @@ pub struct RawCognito {
     pub region: Option<String>,
     pub user_pool_id: Option<String>,
     pub issuer: Option<String>,
+}
+
+/// `issuers[].alb`: an issuer of ALB-signed `x-amzn-oidc-data` tokens (reference section 9).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlb {
+    pub arns: Option<Vec<String>>,
+    pub issuer: Option<String>,
+    pub key_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustls::CertificateError;
 
 use crate::jwks::jwk::JwksError;
+use crate::jwks::pem::PemKeyError;
 use crate::metrics::FetchResult;
 
 /// Why a fetch produced no key set. Facts only; the URI is known to the caller.
@@ -38,6 +39,9 @@ pub enum FetchError {
     /// The document is not a JWKS or holds no usable key.
     #[error("{0}")]
     Invalid(JwksError),
+    /// An ALB key server's answer is not one PEM P-256 public key (reference section 9).
+    #[error("{0}")]
+    InvalidPem(PemKeyError),
 }
 
 /// What went wrong in a TLS handshake, from the `rustls::Error` behind it.
@@ -88,7 +92,7 @@ impl FetchError {
             FetchError::Timeout { .. } => FetchResult::Timeout,
             FetchError::HttpStatus { .. } => FetchResult::HttpStatus,
             FetchError::TooLarge { .. } => FetchResult::TooLarge,
-            FetchError::Invalid(_) => FetchResult::Invalid,
+            FetchError::Invalid(_) | FetchError::InvalidPem(_) => FetchResult::Invalid,
         }
     }
 
