@@ -50,6 +50,9 @@ pub fn parse_alb_key(kid: &str, body: &[u8]) -> Result<VerifyKey, PemKeyError> {
     }
     let der = SubjectPublicKeyInfoDer::from_pem_slice(text.as_bytes())
         .map_err(|_| PemKeyError::NotPem)?;
+    if der.as_ref().is_empty() {
+        return Err(PemKeyError::NotPem);
+    }
     let point = der
         .as_ref()
         .strip_prefix(P256_SPKI_PREFIX.as_slice())

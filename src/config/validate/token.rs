@@ -72,8 +72,9 @@ impl Validator {
         let source = token.sources.iter().position(|s| *s == TokenSource::Alb);
         let issuer = issuers.iter().position(IssuerConfig::is_alb);
         match (source, issuer) {
-            // An `alb:` issuer with problems of its own is not in `issuers`: said once.
-            (Some(_), None) if self.problems.iter().any(|p| p.path.contains(".alb")) => {}
+            // An issuer with problems of its own is not in `issuers` (it may be the `alb:`
+            // one): its problems are said, not this one.
+            (Some(_), None) if self.problems.iter().any(|p| p.path.starts_with("issuers")) => {}
             (Some(i), None) => self.problem(
                 &format!("token.sources[{i}]"),
                 "alb needs an issuer with alb: (its ARNs, issuer and client ids)",
