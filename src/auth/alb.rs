@@ -65,7 +65,7 @@ pub fn parse(token: &str) -> Result<AlbParsed<'_>, ParseError> {
 fn decode(segment_b64: &str, segment: Segment) -> Result<Vec<u8>, ParseError> {
     let body = segment_b64.trim_end_matches('=');
     let pad = segment_b64.len() - body.len();
-    let fits = pad == 0 || (pad <= 2 && segment_b64.len() % 4 == 0);
+    let fits = pad == 0 || (pad <= 2 && segment_b64.len().is_multiple_of(4));
     if body.is_empty() || !fits {
         return Err(ParseError::Base64 { segment });
     }

@@ -52,9 +52,9 @@ impl KeyTaskId {
 #[derive(Debug)]
 pub enum KeyWork {
     /// A JWKS issuer: fetched at start-up and every `refresh_interval`.
-    Jwks(Refresher),
+    Jwks(Box<Refresher>),
     /// An ALB issuer: one PEM per kid, fetched when a token first names it.
-    Alb(AlbKeys),
+    Alb(Box<AlbKeys>),
 }
 
 impl KeyWork {
@@ -91,14 +91,14 @@ impl NewKeys {
     /// `alb.key_url`).
     pub fn new(id: KeyTaskId, client: &KeyClient, metrics: &Metrics) -> NewKeys {
         if id.alb {
-            let work = KeyWork::Alb(AlbKeys {
+            let work = KeyWork::Alb(Box::new(AlbKeys {
                 issuer: id.issuer.clone(),
                 key_url: id.uri.clone(),
                 keys: Arc::new(IssuerKeys::new()),
                 client: client.http.clone(),
                 config: id.jwks.clone(),
                 metrics: metrics.clone(),
-            });
+            }));
             return NewKeys { id, work };
         }
         let refresher = Refresher {
@@ -116,7 +116,7 @@ impl NewKeys {
         };
         NewKeys {
             id,
-            work: KeyWork::Jwks(refresher),
+            work: KeyWork::Jwks(Box::new(refresher)),
         }
     }
 }

@@ -4,7 +4,9 @@
 //! when that token verified; a random-kid flood costs at most one key fetch per
 //! `min_refresh_interval`; a key server that lies or hangs never lets a token pass.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde_json::{json, Value};
 use tokengate::dev_issuer::DevKey;
@@ -41,7 +43,7 @@ fn payload() -> Value {
 /// `v` grown by a filler member until its JSON text is not a multiple of 3 bytes long, so
 /// its base64url segment ends in `=` as most real ALB segments do.
 fn needing_padding(mut v: Value) -> Value {
-    while v.to_string().len() % 3 == 0 {
+    while v.to_string().len().is_multiple_of(3) {
         let filler = format!("{}x", v["f"].as_str().unwrap_or(""));
         v["f"] = json!(filler);
     }
@@ -305,4 +307,30 @@ fn a_key_server_that_lies_or_hangs_never_lets_a_token_pass() {
             r#"tokengate_jwks_fetches_total{issuer="alb",result="invalid",trigger="unknown_kid"}"#
         ) >= 3.0
     );
+}
+
+#[test]
+fn authz_mode_answers_an_alb_token_with_its_identity() {
+    let key = DevKey::generate_p256(KID).unwrap();
+    let keys = AlbKeyServer::start();
+    keys.put(KID, key.public_pem().unwrap());
+    let config = format!(
+        "mode: authz\nserver: {{ listen: LISTEN }}\nadmin: {{ listen: ADMIN }}\n\
+issuers:\n  - name: alb\n    alb:\n      arns: ['{ARN}']\n      issuer: '{ISS}'\n      key_url: '{}'\n    client_ids: [{ALB_CLIENT}]\n\
+token: {{ sources: [alb] }}\n",
+        keys.url()
+    );
+    let tg = Tokengate::start(&config, true);
+    let token = key.sign_alb(&header(KID), &payload()).unwrap();
+    let r = tg.send(&get_with("/app", &[&data(&token)]));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("x-auth-username"), Some("duke"));
+    assert_eq!(r.header("x-auth-token-use"), Some("alb"));
+    let mut h = header(KID);
+    h["signer"] = json!(ARN.replace("/web/", "/other/"));
+    let r = tg.send(&get_with(
+        "/app",
+        &[&data(&key.sign_alb(&h, &payload()).unwrap())],
+    ));
+    assert_eq!(r.status, 401);
 }
