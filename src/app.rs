@@ -19,8 +19,7 @@ use prometheus::IntCounter;
 use crate::auth::{Issuer, Verifier};
 use crate::config::Config;
 use crate::jwks::fetch::KeyClient;
-use crate::jwks::keyring::{KeyTaskId, NewKeys};
-use crate::jwks::refresh::Refresher;
+use crate::jwks::keyring::{KeyTaskId, KeyWork, NewKeys};
 use crate::jwks::IssuerKeys;
 use crate::metrics::{IssuerCounters, Metrics, RouteCounters, NO_ROUTE_LABEL, UNKNOWN_ISSUER};
 use crate::proxy::headers::HeaderRules;
@@ -102,9 +101,9 @@ pub fn build(
     config: Config,
     metrics: &Metrics,
     jwks_client: &KeyClient,
-) -> (Snapshot, Vec<Refresher>) {
+) -> (Snapshot, Vec<KeyWork>) {
     let (snapshot, fresh) = build_keeping(config, metrics, jwks_client, None, |_| None);
-    (snapshot, fresh.into_iter().map(|n| n.refresher).collect())
+    (snapshot, fresh.into_iter().map(|n| n.work).collect())
 }
 
 /// Like [`build`], with the process's revocation handle, and an issuer whose key task id
@@ -125,7 +124,7 @@ pub fn build_keeping(
             Some(keys) => keys,
             None => {
                 let new = NewKeys::new(id, jwks_client, metrics);
-                let keys = Arc::clone(&new.refresher.keys);
+                let keys = Arc::clone(new.work.keys());
                 fresh.push(new);
                 keys
             }

@@ -1,6 +1,7 @@
 //! Token verification: `Verifier::verify(token, now)` is synchronous and pure: it reads the
 //! issuer's current key set with one lock-free load and never fetches, locks or blocks.
 
+pub mod alb;
 pub mod cache;
 pub mod claim_path;
 pub mod claims;
@@ -16,7 +17,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::config::{Alg, IssuerConfig, TokenUse};
-use crate::jwks::{IssuerKeys, VerifyKey};
+use crate::jwks::{IssuerKeys, KeyFamily, VerifyKey};
 use crate::revocation::entry::Kind;
 
 pub use claims::ClaimError;
@@ -92,6 +93,18 @@ pub enum Rule {
     BadSignature,
     #[error("{0}")]
     Claim(ClaimError),
+    /// ALB token: the header's `signer` is none of the issuer's `arns` (reference section 9).
+    #[error("signer not allowed")]
+    SignerNotAllowed,
+    /// ALB token: the header's `client` is none of the issuer's `client_ids`.
+    #[error("client not allowed")]
+    ClientNotAllowed,
+    /// ALB token: the `kid` is not a UUID, so it is never looked up or fetched.
+    #[error("kid not a UUID")]
+    KidNotUuid,
+    /// ALB token: the signature is not 64 bytes of `R||S` (a DER signature, say).
+    #[error("signature of {len} bytes, not 64 (R||S)")]
+    SignatureNotRaw { len: usize },
 }
 
 impl AuthError {
@@ -139,6 +152,10 @@ impl AuthError {
                 Rule::KeyMismatch => "key does not match alg",
                 Rule::BadSignature => "bad signature",
                 Rule::Claim(c) => c.description(),
+                Rule::SignerNotAllowed => "signer not allowed",
+                Rule::ClientNotAllowed => "client not allowed",
+                Rule::KidNotUuid => "kid not a UUID",
+                Rule::SignatureNotRaw { .. } => "signature not 64 bytes (R||S)",
             },
         }
     }
@@ -181,13 +198,45 @@ impl Verifier {
         token: &str,
         now: SystemTime,
     ) -> (Result<Arc<Verified>, AuthError>, CacheUse) {
+        self.cached(token, now, false)
+    }
+
+    /// `verify_alb` through the verified-token cache, like [`Verifier::verify_cached`]. A
+    /// verdict is used only for the kind of source it was made for: an ALB verdict never
+    /// answers a bearer token of the same text, nor the reverse.
+    pub fn verify_alb_cached(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> (Result<Arc<Verified>, AuthError>, CacheUse) {
+        self.cached(token, now, true)
+    }
+
+    fn cached(
+        &self,
+        token: &str,
+        now: SystemTime,
+        alb: bool,
+    ) -> (Result<Arc<Verified>, AuthError>, CacheUse) {
+        let verify = |token| {
+            if alb {
+                self.verify_alb(token, now)
+            } else {
+                self.verify(token, now)
+            }
+        };
         if !self.cache.enabled() {
-            return (self.verify(token, now).map(Arc::new), CacheUse::Disabled);
+            return (verify(token).map(Arc::new), CacheUse::Disabled);
         }
-        if let Some(hit) = self.cache.get(token, &self.issuers, now) {
+        let hit = self.cache.get(token, &self.issuers, now).filter(|hit| {
+            self.issuers
+                .get(hit.issuer)
+                .is_some_and(|i| i.config.is_alb() == alb)
+        });
+        if let Some(hit) = hit {
             return (Ok(hit), CacheUse::Hit);
         }
-        let result = self.verify(token, now).map(Arc::new);
+        let result = verify(token).map(Arc::new);
         if let Ok(verified) = &result {
             self.cache.insert(token, Arc::clone(verified));
         }
@@ -198,7 +247,21 @@ impl Verifier {
         &self.issuers
     }
 
-    /// Verifies `token` against every rule of reference section 3 at time `now`.
+    /// Verifies an ALB `x-amzn-oidc-data` token against the `alb:` issuers at time `now`
+    /// (reference section 9; the rules are in [`alb::verify`]), after the `token.max_bytes`
+    /// cap.
+    pub fn verify_alb(&self, token: &str, now: SystemTime) -> Result<Verified, AuthError> {
+        if token.len() > self.max_bytes {
+            return Err(AuthError::TooLarge {
+                len: token.len(),
+                limit: self.max_bytes,
+            });
+        }
+        alb::verify(&self.issuers, token, now)
+    }
+
+    /// Verifies `token` against every rule of reference section 3 at time `now`. `alb:`
+    /// issuers are never chosen here: their tokens come from the `alb` source only.
     pub fn verify(&self, token: &str, now: SystemTime) -> Result<Verified, AuthError> {
         if token.len() > self.max_bytes {
             return Err(AuthError::TooLarge {
@@ -215,7 +278,7 @@ impl Verifier {
             .issuers
             .iter()
             .enumerate()
-            .find(|(_, i)| i.config.issuer == *iss)
+            .find(|(_, i)| i.config.issuer == *iss && !i.config.is_alb())
             .ok_or(AuthError::UnknownIssuer)?;
         let reject = |rule: Rule| AuthError::Rejected {
             issuer: index,
@@ -247,8 +310,8 @@ impl Verifier {
         if !key.family.fits(alg) || key.alg.is_some_and(|a| a != alg) {
             return Err(reject(Rule::KeyMismatch));
         }
-        let valid = match (&key.rs256, alg) {
-            (Some(rs256), Alg::RS256) => rs256
+        let valid = match (&key.parsed, alg) {
+            (Some(rs256), Alg::RS256) if key.family == KeyFamily::Rsa => rs256
                 .verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
                 .is_ok(),
             _ => jsonwebtoken::crypto::verify(

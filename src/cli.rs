@@ -46,7 +46,8 @@ pub enum Command {
         /// Configuration file
         #[arg(long, value_name = "FILE", env = "TOKENGATE_CONFIG")]
         config: PathBuf,
-        /// The token; read from stdin when absent
+        /// The token; read from stdin when absent. An ALB's `x-amzn-oidc-data` value is
+        /// recognised by its header's `signer` when an `alb:` issuer is configured
         token: Option<String>,
         /// Also judge a request to this path (with its query, if any) as the proxy would:
         /// route, then the route's `require`; the verdict is printed as `route`
@@ -58,7 +59,8 @@ pub enum Command {
     },
     /// Print a token's header and payload WITHOUT verifying it (exit 1 if not a JWT)
     Decode {
-        /// The token; read from stdin when absent
+        /// The token; read from stdin when absent. An ALB's `x-amzn-oidc-data` value is
+        /// recognised by its header's `signer` when an `alb:` issuer is configured
         token: Option<String>,
     },
     /// Start a development issuer, an echo upstream and the proxy on loopback, and print

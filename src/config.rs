@@ -225,6 +225,16 @@ pub enum IssuerKind {
         /// Non-empty.
         audiences: Vec<String>,
     },
+    /// ALB-signed `x-amzn-oidc-data` tokens (reference section 9): ES256 only, header
+    /// `signer` one of `arns`, header `client` one of `client_ids`; the issuer's `jwks_uri`
+    /// is the ALB key URL (`{jwks_uri}/{kid}` is one PEM public key).
+    Alb {
+        /// Non-empty: ALB ARNs (`arn:aws:elasticloadbalancing:{region}:...`) whose tokens
+        /// are accepted.
+        arns: Vec<String>,
+        /// Non-empty: the ALB's app client ids (header `client`).
+        client_ids: Vec<String>,
+    },
 }
 
 /// One entry of `issuers`.
@@ -242,6 +252,14 @@ pub struct IssuerConfig {
     pub algorithms: Vec<Alg>,
     /// Leeway for `exp` and `nbf`.
     pub clock_skew: Duration,
+}
+
+impl IssuerConfig {
+    /// Whether this issuer verifies ALB `x-amzn-oidc-data` tokens (`alb:`), which only the
+    /// `alb` token source carries; the other sources never match it.
+    pub fn is_alb(&self) -> bool {
+        matches!(self.kind, IssuerKind::Alb { .. })
+    }
 }
 
 /// `jwks`: how every issuer's keys are fetched and kept.
@@ -277,6 +295,9 @@ pub enum TokenSource {
     /// `header:NAME`: the raw token as this header's whole value (lower case; never
     /// `authorization`, `cookie`, `host`, `content-length` or a hop-by-hop header).
     NamedHeader(HeaderName),
+    /// `alb`: the `x-amzn-oidc-data` header an AWS ALB sets, verified by the `alb:` issuers
+    /// only (reference section 9).
+    Alb,
 }
 
 /// `token`.

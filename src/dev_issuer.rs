@@ -6,7 +6,10 @@
 //! EC P-256 key (PKCS#8 PEM) with a `kid`. It gives its public JWK ([`DevKey::jwk`],
 //! [`DevKey::jwks`]) and signs a JWT from claims ([`DevKey::sign`]), from a header and
 //! claims ([`DevKey::sign_with_header`]), or from raw header and payload text, however
-//! malformed ([`DevKey::sign_raw`]). [`serve_jwks`] answers a key set over HTTP.
+//! malformed ([`DevKey::sign_raw`]); a P-256 key ([`DevKey::generate_p256`]) also signs
+//! tokens in the AWS ALB wire format ([`DevKey::sign_alb`], padded segments) and gives its
+//! PEM public key as an ALB key server serves it ([`DevKey::public_pem`]).
+//! [`serve_jwks`] answers a key set over HTTP.
 
 mod key;
 mod serve;

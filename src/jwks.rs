@@ -1,10 +1,12 @@
 //! Key sets: an immutable `KeySet` (kid -> key, generation) per issuer, published behind
 //! `ArcSwap`. Requests only `load()`; the writer is the issuer's key task, never a request.
 
+pub mod alb;
 pub mod disk;
 pub mod fetch;
 pub mod jwk;
 pub mod keyring;
+pub mod pem;
 pub mod refresh;
 pub mod schedule;
 pub mod single_flight;
@@ -32,15 +34,18 @@ pub enum SetOrigin {
     Cache,
     /// Built in by `demo` or tests (no network).
     Static,
+    /// An ALB issuer's keys, fetched one per kid at first use (reference section 9).
+    Alb,
 }
 
 impl SetOrigin {
-    /// `"fetch"`, `"cache"` or `"static"`.
+    /// `"fetch"`, `"cache"`, `"static"` or `"alb"`.
     pub fn as_str(self) -> &'static str {
         match self {
             SetOrigin::Fetch => "fetch",
             SetOrigin::Cache => "cache",
             SetOrigin::Static => "static",
+            SetOrigin::Alb => "alb",
         }
     }
 }
@@ -80,6 +85,18 @@ impl KeySet {
             fetched_at,
             origin,
         }
+    }
+
+    /// A set of keys already shared (an ALB issuer's set grows a kid at a time: the kept
+    /// keys stay the same `Arc`s, so cached verdicts survive), with the next generation.
+    pub fn shared(
+        keys: HashMap<String, Arc<VerifyKey>>,
+        origin: SetOrigin,
+        fetched_at: SystemTime,
+    ) -> KeySet {
+        let mut set = KeySet::new(Vec::new(), origin, fetched_at);
+        set.keys = keys;
+        set
     }
 
     /// The key with this kid, if the set has one.
@@ -176,6 +193,12 @@ impl IssuerKeys {
     /// The refetch gate; the key task marks its fetches there.
     pub fn gate(&self) -> &RefetchGate {
         &self.gate
+    }
+
+    /// For a request that met an unknown kid of an ALB issuer: see
+    /// [`RefetchGate::refetch_for_kid`].
+    pub fn refetch_for_kid(&self, floor: Duration, kid: &str) -> Option<watch::Receiver<u64>> {
+        self.gate.refetch_for_kid(floor, kid)
     }
 
     /// For a request that met an unknown kid: see [`RefetchGate::refetch_for_unknown_kid`].

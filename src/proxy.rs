@@ -182,8 +182,9 @@ pub async fn decide(
         match found {
             None if route.auth == AuthMode::Required => return Err(Reject::MissingToken),
             None => None,
-            Some((token, _source)) => {
-                let verified = verify(snapshot, token.as_str(), log).await?;
+            Some((token, source)) => {
+                let alb = snapshot.config.token.sources.get(source) == Some(&TokenSource::Alb);
+                let verified = verify(snapshot, token.as_str(), alb, log).await?;
                 // Phase: policy.
                 crate::auth::policy::check(&route.require, &verified)
                     .map_err(Reject::InsufficientScope)?;
@@ -254,8 +255,19 @@ async fn forward(
         }
     }
 
-    // Phase: header hygiene (remove, then add).
+    // Phase: header hygiene (remove, then add). The ALB's `x-amzn-oidc-*` headers pass only
+    // when this request's `x-amzn-oidc-data` is what verified (reference section 9).
     let upgrade = snapshot.headers.strip_request(&mut parts.headers);
+    let alb_verified = verified.as_ref().is_some_and(|v| {
+        snapshot
+            .verifier
+            .issuers()
+            .get(v.issuer)
+            .is_some_and(|i| i.config.is_alb())
+    });
+    if !alb_verified {
+        headers::strip_alb(&mut parts.headers);
+    }
     if let Some(verified) = &verified {
         snapshot
             .headers

@@ -63,3 +63,15 @@ fn the_cookie_example_reads_cookie_then_query_then_header() {
         ]
     );
 }
+
+#[test]
+fn the_alb_example_reads_the_alb_header_then_bearer_tokens() {
+    let c = load_file(Path::new("config/examples/alb.yaml"), &no_env).unwrap();
+    assert_eq!(c.token.sources, vec![TokenSource::Alb, TokenSource::Header]);
+    assert!(matches!(c.issuers[0].kind, IssuerKind::Alb { .. }));
+    assert_eq!(
+        c.issuers[0].jwks_uri.to_string(),
+        "https://public-keys.auth.elb.us-east-1.amazonaws.com/"
+    );
+    assert_eq!(c.issuers[0].issuer, c.issuers[1].issuer);
+}

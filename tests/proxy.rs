@@ -24,6 +24,9 @@ mod operations;
 #[path = "proxy/rotation.rs"]
 mod rotation;
 
+#[path = "proxy/alb.rs"]
+mod alb;
+
 #[path = "proxy/lifecycle.rs"]
 mod lifecycle;
 

@@ -63,4 +63,16 @@ fn main() {
         .iter().enumerate() {
         write("token_extract", &i.to_string(), seed.as_bytes());
     }
+    let alb = tokengate_fuzz::alb_key();
+    let alb_header = json!({"typ": "JWT", "kid": tokengate_fuzz::ALB_KID, "alg": "ES256",
+        "iss": iss, "client": "client", "signer": tokengate_fuzz::ALB_ARN, "exp": 4_000_000_000u64});
+    let alb_payload = json!({"sub": "u-1", "email_verified": "true", "email": "a@example.com",
+        "username": "alice", "exp": 4_000_000_000u64, "iss": iss});
+    write("alb_token", "padded", alb.sign_alb(&alb_header, &alb_payload).expect("sign").as_bytes());
+    write("alb_token", "unpadded", alb.sign_with_header(&alb_header, &alb_payload).expect("sign").as_bytes());
+    write("alb_token", "quarkus-34300", include_bytes!("../../tests/fixtures/alb/quarkus-34300.jwt"));
+    write("pem_key", "alb", include_bytes!("../../tests/fixtures/alb/quarkus-34300.pem"));
+    write("pem_key", "dev", alb.public_pem().expect("ec key").as_bytes());
+    write("pem_key", "rsa", include_bytes!("../../tests/fixtures/keys/issuer-rsa2048.pub.pem"));
+    write("pem_key", "json", b"{\"keys\": []}");
 }

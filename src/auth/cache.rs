@@ -78,7 +78,7 @@ mod tests {
             alg: None,
             family: KeyFamily::Rsa,
             key: DecodingKey::from_rsa_raw_components(&[0xC5; 256], &[1, 0, 1]),
-            rs256: None,
+            parsed: None,
         }
     }
 

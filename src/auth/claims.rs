@@ -77,6 +77,9 @@ pub enum ClaimError {
     ClientIdNotAllowed,
     #[error("{} has the wrong type", .claim.as_str())]
     WrongType { claim: Claim },
+    /// An ALB token's payload `iss` differs from the configured issuer (reference section 9).
+    #[error("iss not allowed")]
+    IssNotAllowed,
 }
 
 impl ClaimError {
@@ -100,6 +103,7 @@ impl ClaimError {
             ClaimError::TokenUseNotAllowed => "wrong token_use",
             ClaimError::AudNotAllowed => "aud not allowed",
             ClaimError::ClientIdNotAllowed => "client_id not allowed",
+            ClaimError::IssNotAllowed => "iss not allowed",
             ClaimError::WrongType { claim } => match claim {
                 Claim::Groups => "cognito:groups not an array of strings",
                 Claim::Scope => "scope not a string",
@@ -202,6 +206,20 @@ pub fn check(
             Ok(Checked {
                 token_use: None,
                 client_id,
+                exp,
+            })
+        }
+        IssuerKind::Alb { .. } => {
+            // Reference section 9: the payload's `iss`, when present, is the configured issuer
+            // (the ALB copies it in); the client is the header's, checked by `auth::alb`.
+            match claims.get("iss") {
+                None => {}
+                Some(Value::String(iss)) if *iss == issuer.issuer => {}
+                Some(_) => return Err(ClaimError::IssNotAllowed),
+            }
+            Ok(Checked {
+                token_use: None,
+                client_id: String::new(),
                 exp,
             })
         }

@@ -33,7 +33,8 @@ impl Identity {
     /// Builds the header values, each encoded by [`encode`] (`x-auth-claims` is the
     /// payload's base64url, kept byte for byte). Username: `cognito:username` (ID) or
     /// `username` (access); generic issuers: `preferred_username`, else `username`, else
-    /// `sub`. Generic issuers have no `token_use`: `x-auth-token-use` is then empty.
+    /// `sub`; ALB issuers: `username`. Generic issuers have no `token_use`:
+    /// `x-auth-token-use` is then empty; for ALB issuers it is `alb` (reference section 9).
     pub fn build(
         issuer: &IssuerConfig,
         claims: &Map<String, Value>,
@@ -47,6 +48,7 @@ impl Identity {
                 text("cognito:username")
             }
             (IssuerKind::Cognito { .. }, _) => text("username"),
+            (IssuerKind::Alb { .. }, _) => text("username"),
             (IssuerKind::Generic { .. }, _) => text("preferred_username")
                 .or_else(|| text("username"))
                 .or_else(|| text("sub")),
@@ -92,7 +94,12 @@ impl Identity {
             groups: at(3),
             scope: scope.map(|_| at(4)),
             client_id: at(5),
-            token_use: HeaderValue::from_static(checked.token_use.map_or("", |t| t.as_str())),
+            token_use: HeaderValue::from_static(match issuer.kind {
+                IssuerKind::Alb { .. } => "alb",
+                IssuerKind::Cognito { .. } | IssuerKind::Generic { .. } => {
+                    checked.token_use.map_or("", |t| t.as_str())
+                }
+            }),
             issuer: at(6),
             claims: at(7),
             sub_text: sub_text.to_owned(),

@@ -1,5 +1,5 @@
-//! Finding the token in a request (Authorization, a named header, cookie, query), as a
-//! redacted newtype.
+//! Finding the token in a request (Authorization, a named header, cookie, query, the ALB's
+//! `x-amzn-oidc-data`), as a redacted newtype.
 //! Runs per request on the request as received: no lock, no I/O, never logs a value.
 
 mod bearer;
@@ -15,6 +15,7 @@ use http::HeaderMap;
 pub use query::strip_query_param;
 
 use crate::config::TokenSource;
+use crate::proxy::headers::reserved::X_AMZN_OIDC_DATA;
 
 /// A raw token. `Debug` shows only its length.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,6 +84,7 @@ impl TokenError {
 /// - header: `Authorization: Bearer <t>` (scheme case-insensitive). Another scheme, or
 ///   `Bearer` with nothing after it, counts as absent; two Authorization headers -> error
 ///   (checked when this source's turn comes).
+/// - `alb`: `x-amzn-oidc-data`, read like `header:NAME` (reference section 9).
 /// - `header:NAME`: the header's whole value, without surrounding whitespace, is the token
 ///   (no scheme); an empty value counts as absent; two different non-empty values -> error
 ///   (the same value twice is accepted).
@@ -109,6 +111,8 @@ pub fn extract(
         let found = match source {
             TokenSource::Header => bearer::from_authorization(headers)?,
             TokenSource::NamedHeader(name) => named::from_header(headers, name, index)?,
+            // The ALB's signed claims: the header's whole value, as for `header:NAME`.
+            TokenSource::Alb => named::from_header(headers, &X_AMZN_OIDC_DATA, index)?,
             TokenSource::Cookie(name) => cookie::from_cookies(headers, name, index)?,
             TokenSource::Query(name) => match query {
                 Some(query) => query::from_query(query, name, index)?,

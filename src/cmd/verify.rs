@@ -1,7 +1,11 @@
 //! `tokengate verify --config FILE [--path PATH [--method M]] [TOKEN]`: verify one token
 //! exactly as the proxy would, after fetching every issuer's JWKS once; with `--path`, also
-//! the route's verdict on a request carrying it. JSON alone on stdout; logs on stderr.
+//! the route's verdict on a request carrying it. A token whose header names a `signer`, with
+//! an `alb:` issuer configured, is an ALB `x-amzn-oidc-data` value: its kid's key is fetched
+//! and the ALB rules apply (`"source": "alb"`, `"key_error"` when the key server failed).
+//! JSON alone on stdout; logs on stderr.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -11,9 +15,10 @@ use serde_json::{json, Value};
 use http::Method;
 
 use crate::app::{self, Snapshot};
-use crate::auth::{AuthError, Verified};
+use crate::auth::{alb, AuthError, Verified};
 use crate::config::{load_file, AuthMode};
 use crate::jwks::fetch;
+use crate::jwks::keyring::KeyWork;
 use crate::metrics::Metrics;
 use crate::telemetry::{self, Sink};
 
@@ -68,14 +73,47 @@ pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) ->
         }
     };
     let (verdict, code) = runtime.block_on(async {
-        let (snapshot, refreshers) = app::build(config, &metrics, &client);
+        let (snapshot, work) = app::build(config, &metrics, &client);
+        // An ALB token (reference section 9): the header names its `signer`; its key is the
+        // one PEM its kid names, fetched here once from each `alb:` issuer's key URL.
+        let alb = snapshot.verifier.issuers().iter().any(|i| i.config.is_alb())
+            && alb::parse(&token).is_ok_and(|p| p.header.contains_key("signer"));
+        let kid = if alb { alb::header_kid(&token) } else { None };
         let mut fetches = tokio::task::JoinSet::new();
-        for r in refreshers {
-            fetches.spawn(async move { r.fetch_once(crate::metrics::FetchTrigger::Start).await });
+        for w in work {
+            let kid = kid.clone();
+            fetches.spawn(async move {
+                match w {
+                    KeyWork::Jwks(r) => {
+                        r.fetch_once(crate::metrics::FetchTrigger::Start).await;
+                        None
+                    }
+                    KeyWork::Alb(a) => match kid {
+                        Some(kid) => a.fetch_kid(&kid, &mut VecDeque::new()).await,
+                        None => None,
+                    },
+                }
+            });
         }
-        while fetches.join_next().await.is_some() {}
+        let mut key_errors = Vec::new();
+        while let Some(done) = fetches.join_next().await {
+            if let Ok(Some(e)) = done {
+                key_errors.push(e);
+            }
+        }
         let verifier = &snapshot.verifier;
-        let result = verifier.verify(&token, SystemTime::now());
+        let mut result = if alb {
+            verifier.verify_alb(&token, SystemTime::now())
+        } else {
+            verifier.verify(&token, SystemTime::now())
+        };
+        if let (Err(e), Some(fetch_error)) = (&result, key_errors.first()) {
+            if e.is_unknown_kid() && crate::jwks::alb::is_unavailable(fetch_error) {
+                result = Err(AuthError::KeysUnavailable {
+                    issuer: e.issuer().unwrap_or(0),
+                });
+            }
+        }
         let (mut verdict, code) = match &result {
             Ok(v) => {
                 let name = verifier.issuers().get(v.issuer).map(|i| i.config.name.clone());
@@ -100,6 +138,14 @@ pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) ->
                 )
             }
         };
+        if let Value::Object(fields) = &mut verdict {
+            if alb {
+                fields.insert("source".into(), json!("alb"));
+            }
+            if let Some(e) = key_errors.first() {
+                fields.insert("key_error".into(), json!(e.to_string()));
+            }
+        }
         if let (Some((method, path)), Value::Object(fields)) = (request, &mut verdict) {
             fields.insert("route".into(), route_verdict(&snapshot, method, path, &result));
         }

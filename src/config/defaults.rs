@@ -44,6 +44,19 @@ pub const ISSUER_ALGORITHMS: &[&str] = &["RS256"];
 /// `issuers[].clock_skew`: no leeway for `exp` and `nbf`.
 pub const ISSUER_CLOCK_SKEW: Duration = Duration::ZERO;
 
+/// `issuers[].alb.key_url`: where an ALB's public keys are (`{key_url}/{kid}`), from the
+/// partition and region of its ARN: `https://public-keys.auth.elb.{region}.amazonaws.com`,
+/// or in AWS GovCloud `https://s3-{region}.amazonaws.com/aws-elb-public-keys-prod-{region}`
+/// (the ALB user guide, "Authenticate users using an Application Load Balancer"; the same
+/// defaults as aws-jwt-verify's `AlbJwtVerifier`).
+pub fn alb_key_url(partition: &str, region: &str) -> String {
+    if partition == "aws-us-gov" {
+        format!("https://s3-{region}.amazonaws.com/aws-elb-public-keys-prod-{region}")
+    } else {
+        format!("https://public-keys.auth.elb.{region}.amazonaws.com")
+    }
+}
+
 /// `jwks.refresh_interval`: background refresh period (jittered +-10% by the refresher).
 pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(3600);
 /// `jwks.min_refresh_interval`: floor between a fetch's start and an unknown-kid refetch.

@@ -136,6 +136,9 @@ pub struct RawIssuer {
     /// A Cognito user pool: `region` + `user_pool_id`, or `issuer`. Either this or
     /// `issuer`.
     pub cognito: Option<RawCognito>,
+    /// An ALB that signs `x-amzn-oidc-data` itself (instead of `cognito`/`issuer`; reference
+    /// section 9).
+    pub alb: Option<RawAlb>,
     /// A generic OIDC issuer URL (instead of `cognito`).
     pub issuer: Option<String>,
     /// JWKS URL; `http://` only for loopback hosts or with `jwks.allow_http`.
@@ -171,6 +174,22 @@ pub struct RawCognito {
     /// Instead of `region` + `user_pool_id` (both is an error): Cognito rules with another
     /// issuer URL (cognito-local, moto, LocalStack).
     pub issuer: Option<String>,
+}
+
+/// `issuers[].alb`: an issuer of ALB-signed `x-amzn-oidc-data` tokens (reference section 9).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlb {
+    /// The load balancers' ARNs (`arn:aws:elasticloadbalancing:{region}:...`); the token
+    /// header's `signer` must be one of them. Required, one region unless `key_url` is given.
+    #[schemars(required, length(min = 1))]
+    pub arns: Option<Vec<String>>,
+    /// The `iss` the ALB writes (the user pool's issuer URL). Required.
+    #[schemars(required)]
+    pub issuer: Option<String>,
+    /// Where the ALB's PEM keys are, fetched as `{key_url}/{kid}`.
+    /// Default `https://public-keys.auth.elb.{region}.amazonaws.com` from the ARNs' region.
+    pub key_url: Option<String>,
 }
 
 /// `jwks`: how every issuer's key set is fetched, refreshed and kept.

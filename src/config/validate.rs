@@ -158,6 +158,7 @@ impl Validator {
         let jwks = self.jwks(map);
         let issuers = self.issuers(map, &jwks);
         let token = self.token(map);
+        self.alb_pairing(&token, &issuers);
         let revocation = self.revocation(map);
         let routes = self.routes(map, revocation.is_some());
         let forward = self.forward(map);

@@ -6,6 +6,7 @@ use aws_lc_rs::rsa::{self, KeySize};
 use aws_lc_rs::signature::{
     EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
 };
+use base64::Engine as _;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
 use serde_json::{json, Value};
@@ -33,6 +34,18 @@ impl DevKey {
         Ok(DevKey {
             kid: kid.to_owned(),
             pair: Pair::Rsa(pair),
+        })
+    }
+
+    /// A fresh EC P-256 key named `kid` (an ALB signs with one: [`DevKey::sign_alb`]).
+    ///
+    /// Errors: [`DevIssuerError::Generate`] if the crypto library fails.
+    pub fn generate_p256(kid: &str) -> Result<DevKey, DevIssuerError> {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|_| DevIssuerError::Generate)?;
+        Ok(DevKey {
+            kid: kid.to_owned(),
+            pair: Pair::Ec(pair),
         })
     }
 
@@ -115,6 +128,68 @@ impl DevKey {
         }
     }
 
+    /// The public key as an ALB key server serves it: one PEM `PUBLIC KEY` block holding a
+    /// P-256 SubjectPublicKeyInfo (RFC 5480). `None` for an RSA key.
+    pub fn public_pem(&self) -> Option<String> {
+        const P256_SPKI_PREFIX: [u8; 26] = [
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        let Pair::Ec(pair) = &self.pair else {
+            return None;
+        };
+        let mut der = P256_SPKI_PREFIX.to_vec();
+        der.extend_from_slice(pair.public_key().as_ref());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .filter_map(|c| std::str::from_utf8(c).ok())
+            .collect();
+        Some(format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        ))
+    }
+
+    /// A token in the AWS ALB `x-amzn-oidc-data` wire format (reference section 9): each
+    /// segment base64url *with* `=` padding, the ES256 signature (64 bytes, `R||S`) over the
+    /// padded `header.payload` as written. Header and payload are taken as given (an ALB
+    /// header has `alg`, `kid`, `signer`, `iss`, `client`, `exp`).
+    ///
+    /// Errors: [`DevIssuerError::UnsupportedKey`] for an RSA key; [`DevIssuerError::Sign`].
+    pub fn sign_alb(&self, header: &Value, payload: &Value) -> Result<String, DevIssuerError> {
+        let padded = base64::engine::general_purpose::URL_SAFE;
+        let input = format!(
+            "{}.{}",
+            padded.encode(header.to_string()),
+            padded.encode(payload.to_string())
+        );
+        let signature = self.sign_input(&input)?;
+        Ok(format!("{input}.{}", padded.encode(signature)))
+    }
+
+    /// The raw signature of `input` with this key (ES256: 64 bytes `R||S`; RS256: the
+    /// modulus length), for tests that assemble a token by hand.
+    ///
+    /// Errors: [`DevIssuerError::Sign`] if the crypto library fails.
+    pub fn sign_input(&self, input: &str) -> Result<Vec<u8>, DevIssuerError> {
+        let rng = SystemRandom::new();
+        match &self.pair {
+            Pair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut signature)
+                    .map_err(|_| DevIssuerError::Sign)?;
+                Ok(signature)
+            }
+            Pair::Ec(pair) => Ok(pair
+                .sign(&rng, input.as_bytes())
+                .map_err(|_| DevIssuerError::Sign)?
+                .as_ref()
+                .to_vec()),
+        }
+    }
+
     /// A JWKS document holding this key alone: `{"keys": [jwk]}`.
     pub fn jwks(&self) -> Value {
         json!({ "keys": [self.jwk()] })
@@ -145,20 +220,7 @@ impl DevKey {
     /// Errors: [`DevIssuerError::Sign`] if the crypto library fails.
     pub fn sign_raw(&self, header: &str, payload: &str) -> Result<String, DevIssuerError> {
         let input = format!("{}.{}", b64url(header), b64url(payload));
-        let rng = SystemRandom::new();
-        let signature = match &self.pair {
-            Pair::Rsa(pair) => {
-                let mut signature = vec![0; pair.public_modulus_len()];
-                pair.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut signature)
-                    .map_err(|_| DevIssuerError::Sign)?;
-                signature
-            }
-            Pair::Ec(pair) => pair
-                .sign(&rng, input.as_bytes())
-                .map_err(|_| DevIssuerError::Sign)?
-                .as_ref()
-                .to_vec(),
-        };
+        let signature = self.sign_input(&input)?;
         Ok(format!("{input}.{}", b64url(signature)))
     }
 }

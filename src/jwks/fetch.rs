@@ -59,10 +59,7 @@ pub async fn fetch(
     timeout: Duration,
     max_bytes: usize,
 ) -> Result<Fetched, FetchError> {
-    let body = match tokio::time::timeout(timeout, fetch_body(client, uri, max_bytes)).await {
-        Ok(result) => result?,
-        Err(_) => return Err(FetchError::Timeout { after: timeout }),
-    };
+    let body = fetch_bytes(client, uri, timeout, max_bytes, "application/json").await?;
     // Parsing a large set (thousands of RSA keys fit in `max_bytes`) takes a while: off the
     // runtime's workers, so requests on them never wait for it.
     let document = body.clone();
@@ -88,9 +85,30 @@ pub struct Fetched {
     pub body: Bytes,
 }
 
-async fn fetch_body(client: &JwksClient, uri: &Uri, max_bytes: usize) -> Result<Bytes, FetchError> {
+/// One GET of `uri` asking for `accept`, within `timeout` (connect, head and body), no
+/// redirects, refusing more than `max_bytes`: the body as received. Shared by the JWKS fetch
+/// and the ALB key fetch (`jwks::alb`), so both fail with the same [`FetchError`] facts.
+pub async fn fetch_bytes(
+    client: &JwksClient,
+    uri: &Uri,
+    timeout: Duration,
+    max_bytes: usize,
+    accept: &'static str,
+) -> Result<Bytes, FetchError> {
+    match tokio::time::timeout(timeout, fetch_body(client, uri, max_bytes, accept)).await {
+        Ok(result) => result,
+        Err(_) => Err(FetchError::Timeout { after: timeout }),
+    }
+}
+
+async fn fetch_body(
+    client: &JwksClient,
+    uri: &Uri,
+    max_bytes: usize,
+    accept: &'static str,
+) -> Result<Bytes, FetchError> {
     let request = Request::get(uri.clone())
-        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .header(ACCEPT, HeaderValue::from_static(accept))
         .header(
             USER_AGENT,
             HeaderValue::from_static(concat!("tokengate/", env!("CARGO_PKG_VERSION"))),

@@ -54,9 +54,10 @@ pub struct VerifyKey {
     pub alg: Option<Alg>,
     pub family: KeyFamily,
     pub key: DecodingKey,
-    /// RSA keys, parsed once for RS256 (aws-lc then keeps the key's Montgomery context):
-    /// the Cognito fast path. Other algorithms verify through `key`.
-    pub rs256: Option<ParsedPublicKey>,
+    /// The key parsed once for its one algorithm (aws-lc then keeps its precomputed
+    /// context): RSA keys for RS256 (the Cognito fast path), ALB keys for ES256 with
+    /// fixed-width `R||S` signatures (`jwks::pem`). Other algorithms verify through `key`.
+    pub parsed: Option<ParsedPublicKey>,
 }
 
 impl std::fmt::Debug for VerifyKey {
@@ -208,7 +209,7 @@ fn parse_key(jwk: &Map<String, Value>) -> Result<VerifyKey, SkipReason> {
         alg,
         family,
         key,
-        rs256,
+        parsed: rs256,
     })
 }
 
@@ -303,7 +304,7 @@ mod tests {
         .unwrap_or_default();
         let key = parse_key(&jwk);
         assert!(
-            key.as_ref().is_ok_and(|k| k.rs256.is_some()),
+            key.as_ref().is_ok_and(|k| k.parsed.is_some()),
             "an RSA key is parsed once for RS256: {key:?}"
         );
         // The fast path and the general path agree on a real signature and a forged one.
@@ -317,7 +318,7 @@ mod tests {
         );
         assert!(signed.is_ok());
         if let Ok(VerifyKey {
-            rs256: Some(fast),
+            parsed: Some(fast),
             key,
             ..
         }) = &key
@@ -342,6 +343,6 @@ mod tests {
         }))
         .unwrap_or_default();
         let ec = parse_key(&ec);
-        assert!(ec.is_ok_and(|k| k.rs256.is_none()));
+        assert!(ec.is_ok_and(|k| k.parsed.is_none()));
     }
 }

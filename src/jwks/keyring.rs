@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::files::Digest;
 use crate::config::{IssuerConfig, JwksConfig};
+use crate::jwks::alb::AlbKeys;
 use crate::jwks::fetch::KeyClient;
 use crate::jwks::refresh::{Http, Refresher};
 use crate::jwks::IssuerKeys;
@@ -29,6 +30,8 @@ pub struct KeyTaskId {
     pub jwks: JwksConfig,
     /// The digest of the `jwks.ca_file` bytes the task's client trusts.
     pub ca: Option<Digest>,
+    /// An ALB issuer (per-kid PEM keys at `uri`), not a JWKS.
+    pub alb: bool,
 }
 
 impl KeyTaskId {
@@ -39,24 +42,65 @@ impl KeyTaskId {
             uri: issuer.jwks_uri.clone(),
             jwks: jwks.clone(),
             ca: client.ca,
+            alb: issuer.is_alb(),
         }
     }
 }
 
-/// A key task built but not started: its id, and the refresher that will fill the fresh
-/// (empty) handle `refresher.keys`, which a snapshot may already hold.
+/// What fills one issuer's key handle: a JWKS refresher, or an ALB issuer's per-kid
+/// fetcher (reference section 9).
+#[derive(Debug)]
+pub enum KeyWork {
+    /// A JWKS issuer: fetched at start-up and every `refresh_interval`.
+    Jwks(Box<Refresher>),
+    /// An ALB issuer: one PEM per kid, fetched when a token first names it.
+    Alb(Box<AlbKeys>),
+}
+
+impl KeyWork {
+    /// The handle this work fills.
+    pub fn keys(&self) -> &Arc<IssuerKeys> {
+        match self {
+            KeyWork::Jwks(r) => &r.keys,
+            KeyWork::Alb(a) => &a.keys,
+        }
+    }
+
+    /// Runs until aborted.
+    pub async fn run(self) {
+        match self {
+            KeyWork::Jwks(r) => r.run().await,
+            KeyWork::Alb(a) => a.run().await,
+        }
+    }
+}
+
+/// A key task built but not started: its id, and the work that will fill the fresh
+/// (empty) handle `work.keys()`, which a snapshot may already hold.
 #[derive(Debug)]
 pub struct NewKeys {
     /// What the task fetches from, and how.
     pub id: KeyTaskId,
-    /// The task itself; `refresher.keys` is the handle it fills.
-    pub refresher: Refresher,
+    /// The task itself; `work.keys()` is the handle it fills.
+    pub work: KeyWork,
 }
 
 impl NewKeys {
     /// The key task for `id`: a new empty handle, filled from `id.uri` over `client` with
-    /// `id.jwks`'s `fetch_timeout` and `max_bytes`.
+    /// `id.jwks`'s `fetch_timeout` and `max_bytes` (for an ALB issuer, `id.uri` is its
+    /// `alb.key_url`).
     pub fn new(id: KeyTaskId, client: &KeyClient, metrics: &Metrics) -> NewKeys {
+        if id.alb {
+            let work = KeyWork::Alb(Box::new(AlbKeys {
+                issuer: id.issuer.clone(),
+                key_url: id.uri.clone(),
+                keys: Arc::new(IssuerKeys::new()),
+                client: client.http.clone(),
+                config: id.jwks.clone(),
+                metrics: metrics.clone(),
+            }));
+            return NewKeys { id, work };
+        }
         let refresher = Refresher {
             issuer: id.issuer.clone(),
             uri: id.uri.clone(),
@@ -70,7 +114,10 @@ impl NewKeys {
             config: id.jwks.clone(),
             metrics: metrics.clone(),
         };
-        NewKeys { id, refresher }
+        NewKeys {
+            id,
+            work: KeyWork::Jwks(Box::new(refresher)),
+        }
     }
 }
 
@@ -119,8 +166,8 @@ impl Keyring {
         for new in fresh {
             self.tasks.push(KeyTask {
                 id: new.id,
-                keys: Arc::clone(&new.refresher.keys),
-                task: tokio::spawn(new.refresher.run()),
+                keys: Arc::clone(new.work.keys()),
+                task: tokio::spawn(new.work.run()),
             });
         }
     }

@@ -4,7 +4,10 @@
 //! fetches or blocks here.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
 
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
@@ -21,6 +24,9 @@ pub struct RefetchGate {
     /// Milliseconds after `origin` at which the last fetch of any kind started.
     last_start_ms: AtomicU64,
     origin: Instant,
+    /// The kid the last refetch was asked for (ALB issuers fetch one key per kid; a JWKS
+    /// fetch ignores it). Several askers before the fetch starts: the last one wins.
+    wanted: ArcSwapOption<String>,
 }
 
 /// `last_start_ms` before any fetch.
@@ -41,6 +47,7 @@ impl RefetchGate {
             fetching: AtomicBool::new(false),
             last_start_ms: AtomicU64::new(NEVER),
             origin: Instant::now(),
+            wanted: ArcSwapOption::empty(),
         }
     }
 
@@ -80,6 +87,27 @@ impl RefetchGate {
         }
         self.refetch.notify_one();
         Some(receiver)
+    }
+
+    /// [`RefetchGate::refetch_for_unknown_kid`] for an ALB issuer, whose key task fetches the
+    /// one key `kid` names: `kid` is recorded when this call asks for the fetch. Never
+    /// fetches, never blocks.
+    pub fn refetch_for_kid(&self, floor: Duration, kid: &str) -> Option<watch::Receiver<u64>> {
+        let receiver = self.fetched.subscribe();
+        if self.fetching.load(Ordering::SeqCst) {
+            return Some(receiver);
+        }
+        if !self.until_refetch_allowed(floor).is_zero() {
+            return None;
+        }
+        self.wanted.store(Some(Arc::new(kid.to_owned())));
+        self.refetch.notify_one();
+        Some(receiver)
+    }
+
+    /// The kid asked for since the last call (the ALB key task, when woken).
+    pub fn take_wanted(&self) -> Option<Arc<String>> {
+        self.wanted.swap(None)
     }
 
     /// The key task waits here for refetch requests.

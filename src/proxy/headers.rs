@@ -3,10 +3,11 @@
 //! no lock, no I/O; header names are `const` or precomputed once in `HeaderRules::new`.
 //!
 //! One concern per file: [`reserved`] holds every name tokengate keeps for itself, `hop_by_hop`
-//! the RFC 9110 section 7.6.1 strip, `forwarded` the host and X-Forwarded-* headers, `cookie`
+//! the RFC 9110 section 7.6.1 strip, `alb` the ALB's `x-amzn-oidc-*` headers, `forwarded` the host and X-Forwarded-* headers, `cookie`
 //! the HTTP/1.1 form of split cookie fields, `identity` the per-config [`HeaderRules`], and
 //! `fold` how names are compared.
 
+mod alb;
 mod cookie;
 pub mod fold;
 mod forwarded;
@@ -16,6 +17,7 @@ pub mod reserved;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+pub use alb::strip_alb;
 pub use cookie::join_cookies;
 pub use forwarded::{request_host, set_forwarded, set_host};
 pub use hop_by_hop::{restore_upgrade, strip_response};

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use crate::app::Snapshot;
 use crate::auth::{AuthError, CacheUse, Verified};
 use crate::error::Reject;
+use crate::jwks::RefreshError;
 use crate::metrics::VerifyResult;
 use crate::proxy::log::AccessLog;
 use crate::revocation::list::Refusal;
@@ -22,13 +23,26 @@ const REFETCH_SLACK: Duration = Duration::from_secs(1);
 /// waits for the issuer's one shared refetch (if the floor allows one, else it is refused at
 /// once) and is verified again; the request itself never fetches. A valid token, cached
 /// verdicts included, is then checked against the revocation list.
+///
+/// `alb`: the token is an ALB's `x-amzn-oidc-data` (the `alb` source), verified against the
+/// `alb:` issuers; its unknown kid asks the issuer's key task for that kid's key, and when
+/// the key server could not answer (not a 403/404 for the kid) the refusal is 503
+/// `keys_unavailable` rather than 401 `unknown kid` (reference section 9).
 pub(crate) async fn verify(
     snapshot: &Snapshot,
     token: &str,
+    alb: bool,
     log: &mut AccessLog,
 ) -> Result<Arc<Verified>, Reject> {
+    let run = |now| {
+        if alb {
+            snapshot.verifier.verify_alb_cached(token, now)
+        } else {
+            snapshot.verifier.verify_cached(token, now)
+        }
+    };
     let mut now = SystemTime::now();
-    let (mut result, cache) = snapshot.verifier.verify_cached(token, now);
+    let (mut result, cache) = run(now);
     match cache {
         CacheUse::Hit => snapshot.cache_counters.0.inc(),
         CacheUse::Miss => snapshot.cache_counters.1.inc(),
@@ -42,14 +56,34 @@ pub(crate) async fn verify(
         .and_then(|i| snapshot.verifier.issuers().get(i))
     {
         let jwks = &snapshot.config.jwks;
-        if let Some(mut fetched) = issuer
-            .keys
-            .refetch_for_unknown_kid(jwks.min_refresh_interval)
-        {
+        let floor = jwks.min_refresh_interval;
+        let waiting = if alb {
+            crate::auth::alb::header_kid(token)
+                .and_then(|kid| issuer.keys.refetch_for_kid(floor, &kid))
+        } else {
+            issuer.keys.refetch_for_unknown_kid(floor)
+        };
+        if let Some(mut fetched) = waiting {
             let limit = jwks.fetch_timeout + REFETCH_SLACK;
             if tokio::time::timeout(limit, fetched.changed()).await.is_ok() {
                 now = SystemTime::now();
-                result = snapshot.verifier.verify_cached(token, now).0;
+                result = run(now).0;
+            }
+        }
+        // An ALB key server that failed (timeout, 5xx, not a PEM key) leaves the kid
+        // unknown: the key is unavailable, not the token wrong.
+        if alb && result.as_ref().err().is_some_and(AuthError::is_unknown_kid) {
+            let status = issuer.keys.status();
+            if let Some(RefreshError::Fetch(e)) = &status.last_error {
+                if crate::jwks::alb::is_unavailable(e) {
+                    result = Err(AuthError::KeysUnavailable {
+                        issuer: result
+                            .as_ref()
+                            .err()
+                            .and_then(AuthError::issuer)
+                            .unwrap_or(0),
+                    });
+                }
             }
         }
     }

@@ -149,6 +149,79 @@ impl JwksServer {
     }
 }
 
+/// An ALB key server (reference section 9): `GET /{kid}` answers the PEM stored for that kid,
+/// else 404; `garbage` kids answer 200 with that body, `hang` makes every answer wait 30 s.
+/// Counts requests.
+pub struct AlbKeyServer {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+    pub bodies: Arc<ArcSwap<BTreeMap<String, Bytes>>>,
+    pub hang: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AlbKeyServer {
+    pub fn start() -> AlbKeyServer {
+        let listener = StdListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let bodies: Arc<ArcSwap<BTreeMap<String, Bytes>>> = Arc::default();
+        let hang = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, b, g) = (hits.clone(), bodies.clone(), hang.clone());
+        runtime().spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (h, b, g) = (h.clone(), b.clone(), g.clone());
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let kid = req.uri().path().trim_start_matches('/').to_owned();
+                    let found = b.load().get(&kid).cloned();
+                    let hang = g.load(Ordering::SeqCst);
+                    async move {
+                        if hang {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
+                        let mut resp =
+                            hyper::Response::new(Full::new(found.clone().unwrap_or_else(|| {
+                                Bytes::from_static(b"<Error>AccessDenied</Error>")
+                            })));
+                        if found.is_none() {
+                            *resp.status_mut() = hyper::StatusCode::NOT_FOUND;
+                        }
+                        Ok::<_, Infallible>(resp)
+                    }
+                });
+                tokio::spawn(
+                    auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned(),
+                );
+            }
+        });
+        AlbKeyServer {
+            addr,
+            hits,
+            bodies,
+            hang,
+        }
+    }
+
+    /// Serves `body` at `/{kid}` from now on.
+    pub fn put(&self, kid: &str, body: impl Into<Bytes>) {
+        let mut map = (**self.bodies.load()).clone();
+        map.insert(kid.to_owned(), body.into());
+        self.bodies.store(Arc::new(map));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn hit_count(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
 /// The echo upstream (tokengate's own demo upstream: method, path, headers as JSON).
 pub fn start_echo() -> SocketAddr {
     let listener = StdListener::bind("127.0.0.1:0").unwrap();

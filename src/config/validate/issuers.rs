@@ -1,6 +1,8 @@
-//! `issuers`: one or more, each Cognito (`cognito:` with region + pool, or an issuer URL) or
-//! generic OIDC (`issuer:`), with its JWKS URI, audience rules, algorithms and clock skew.
-//! Names and issuer URLs are unique.
+//! `issuers`: one or more, each Cognito (`cognito:` with region + pool, or an issuer URL),
+//! generic OIDC (`issuer:`) or ALB (`alb:`, reference section 9), with its JWKS URI (an ALB
+//! issuer: its key URL), audience rules, algorithms and clock skew. Names are unique, and
+//! issuer URLs among the issuers of bearer tokens (an ALB issuer writes the user pool's URL
+//! too, and is matched by its ARNs instead).
 
 use std::net::IpAddr;
 
@@ -9,7 +11,7 @@ use serde_yaml::Mapping;
 
 use super::Validator;
 use crate::config::defaults;
-use crate::config::raw::{RawCognito, RawIssuer};
+use crate::config::raw::{RawAlb, RawCognito, RawIssuer};
 use crate::config::{Alg, IssuerConfig, IssuerKind, JwksConfig};
 
 impl Validator {
@@ -25,7 +27,10 @@ impl Validator {
                 if out.iter().any(|o| o.name == issuer.name) {
                     self.problem(&format!("issuers[{i}].name"), "duplicate issuer name");
                 }
-                if out.iter().any(|o| o.issuer == issuer.issuer) {
+                if out
+                    .iter()
+                    .any(|o| o.issuer == issuer.issuer && o.is_alb() == issuer.is_alb())
+                {
                     self.problem(&format!("issuers[{i}]"), "duplicate issuer URL");
                 }
                 out.push(issuer);
@@ -47,6 +52,35 @@ impl Validator {
         }
         let issuer_url: Option<String>;
         let kind: IssuerKind;
+        if let Some(alb) = raw.alb {
+            if raw.cognito.is_some() || raw.issuer.is_some() {
+                self.problem(at, "give one of cognito:, issuer: or alb:");
+                return None;
+            }
+            return self
+                .alb_issuer(name, alb, raw.client_ids, at, jwks, |v, key| {
+                    let given = match key {
+                        "jwks_uri" => raw.jwks_uri.is_some(),
+                        "audiences" => raw.audiences.is_some(),
+                        "token_use" => raw.token_use.is_some(),
+                        _ => raw.algorithms.is_some(),
+                    };
+                    if given {
+                        v.problem(
+                        &format!("{at}.{key}"),
+                        "not with alb: (ES256, the ALB's key URL and client ids are fixed by alb:)",
+                    );
+                    }
+                })
+                .map(|mut issuer| {
+                    issuer.clock_skew = self.duration_or(
+                        raw.clock_skew.as_deref(),
+                        defaults::ISSUER_CLOCK_SKEW,
+                        &p("clock_skew"),
+                    );
+                    issuer
+                });
+        }
         let token_use = self.token_uses(raw.token_use.as_deref(), &p("token_use"));
         match (raw.cognito, raw.issuer) {
             (Some(_), Some(_)) => {
@@ -54,7 +88,7 @@ impl Validator {
                 return None;
             }
             (None, None) => {
-                self.problem(at, "one of cognito: or issuer: is required");
+                self.problem(at, "one of cognito:, issuer: or alb: is required");
                 return None;
             }
             (Some(c), None) => {
@@ -171,11 +205,17 @@ impl Validator {
         let text = configured.or_else(|| {
             issuer_url.map(|u| format!("{}{}", u.trim_end_matches('/'), defaults::ISSUER_JWKS_PATH))
         });
-        let uri = text.and_then(|t| self.http_uri(&t, &path));
+        self.key_uri(text, &path, jwks)
+    }
+
+    /// A key location at `path` (`jwks_uri`, `alb.key_url`): http(s); `http://` only for
+    /// loopback hosts or with `jwks.allow_http`.
+    fn key_uri(&mut self, text: Option<String>, path: &str, jwks: &JwksConfig) -> Option<Uri> {
+        let uri = text.and_then(|t| self.http_uri(&t, path));
         if let Some(uri) = &uri {
             if uri.scheme_str() == Some("http") && !is_loopback(uri.host()) && !jwks.allow_http {
                 self.problem(
-                    &path,
+                    path,
                     "http:// is allowed only for loopback hosts or with jwks.allow_http: true",
                 );
             }
@@ -214,6 +254,122 @@ impl Validator {
         }
         algorithms
     }
+}
+
+impl Validator {
+    /// `alb:` at `{at}.alb` (reference section 9): `arns` non-empty, each an ELB ARN
+    /// ([`alb_arn_region`]); `issuer` non-empty; `key_url` optional, by default
+    /// [`defaults::alb_key_url`] of the ARNs' one region (ARNs of two regions need a
+    /// `key_url`); `client_ids` non-empty. `refuse` reports the keys ALB issuers do not take.
+    fn alb_issuer(
+        &mut self,
+        name: String,
+        alb: RawAlb,
+        client_ids: Option<Vec<String>>,
+        at: &str,
+        jwks: &JwksConfig,
+        refuse: impl Fn(&mut Validator, &str),
+    ) -> Option<IssuerConfig> {
+        for key in ["jwks_uri", "audiences", "token_use", "algorithms"] {
+            refuse(self, key);
+        }
+        let p = |key: &str| format!("{at}.alb.{key}");
+        let arns = alb.arns.unwrap_or_default();
+        if arns.is_empty() {
+            self.problem(&p("arns"), "must not be empty");
+        }
+        let mut regions: Vec<(&str, &str)> = Vec::new();
+        for (i, arn) in arns.iter().enumerate() {
+            match alb_arn_region(arn) {
+                Some(found) => {
+                    if !regions.contains(&found) {
+                        regions.push(found);
+                    }
+                }
+                None => self.problem(
+                    &format!("{at}.alb.arns[{i}]"),
+                    "not an ALB ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID)",
+                ),
+            }
+        }
+        let key_url = match (alb.key_url, regions.as_slice()) {
+            (Some(url), _) => Some(url.trim().trim_end_matches('/').to_owned()),
+            (None, [(partition, region)]) => Some(defaults::alb_key_url(partition, region)),
+            (None, []) => None,
+            (None, _) => {
+                self.problem(
+                    &p("arns"),
+                    "ARNs of more than one region: give alb.key_url (each region has its own key server)",
+                );
+                None
+            }
+        };
+        let key_url = self.key_uri(key_url, &p("key_url"), jwks);
+        let issuer = alb.issuer.map(|i| i.trim().to_owned()).unwrap_or_default();
+        if issuer.is_empty() {
+            self.problem(
+                &p("issuer"),
+                "required: the iss the ALB writes (the user pool's issuer URL)",
+            );
+        }
+        let client_ids = client_ids.unwrap_or_default();
+        if client_ids.is_empty() || client_ids.iter().any(String::is_empty) {
+            self.problem(
+                &format!("{at}.client_ids"),
+                "must not be empty (the ALB's app client ids)",
+            );
+        }
+        if issuer.is_empty() || arns.is_empty() {
+            return None;
+        }
+        Some(IssuerConfig {
+            name,
+            issuer,
+            jwks_uri: key_url?,
+            kind: IssuerKind::Alb { arns, client_ids },
+            algorithms: vec![Alg::ES256],
+            clock_skew: defaults::ISSUER_CLOCK_SKEW,
+        })
+    }
+}
+
+/// The partition and region of an ALB ARN, as aws-jwt-verify's `AlbJwtVerifier` reads them:
+/// `arn:(aws|aws-cn|aws-us-gov):elasticloadbalancing:([a-z]{2}-(gov-)?[a-z]+-\d):.+`.
+/// `None` for any other text.
+pub fn alb_arn_region(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(5, ':');
+    let (Some("arn"), Some(partition), Some("elasticloadbalancing"), Some(region), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") || rest.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = region.split('-').collect();
+    let lower = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
+    let region_ok = match words.as_slice() {
+        [cc, area, n] => {
+            cc.len() == 2
+                && lower(cc)
+                && lower(area)
+                && n.len() == 1
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        [cc, "gov", area, n] => {
+            cc.len() == 2
+                && lower(cc)
+                && lower(area)
+                && n.len() == 1
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    };
+    region_ok.then_some((partition, region))
 }
 
 /// `localhost`, or a loopback IPv4/IPv6 literal (brackets allowed).

@@ -536,3 +536,155 @@ fn cors_preflight_is_an_opt_in_for_auth_none_routes_without_methods() {
         "default auth is required"
     );
 }
+
+const ALB_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188";
+
+fn alb_file(alb: &str, rest: &str) -> String {
+    format!("upstream: {{ url: http://127.0.0.1:3000 }}\nissuers:\n  - name: alb\n    alb: {alb}\n{rest}")
+}
+
+fn alb_paths(alb: &str, rest: &str) -> Vec<String> {
+    load_str(&alb_file(alb, rest), &no_env)
+        .unwrap_err()
+        .problems
+        .into_iter()
+        .map(|p| p.path)
+        .collect()
+}
+
+#[test]
+fn an_alb_issuer_gets_es256_and_the_key_url_of_its_region() {
+    let c = load_str(
+        &alb_file(
+            &format!("{{ arns: ['{ALB_ARN}'], issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123' }}"),
+            "    client_ids: [c1]\ntoken: { sources: [alb, header] }\n",
+        ),
+        &no_env,
+    )
+    .unwrap();
+    let alb = &c.issuers[0];
+    assert!(alb.is_alb());
+    assert_eq!(alb.algorithms, [Alg::ES256]);
+    assert_eq!(
+        alb.jwks_uri.to_string(),
+        "https://public-keys.auth.elb.us-east-1.amazonaws.com/"
+    );
+    assert!(
+        matches!(&alb.kind, IssuerKind::Alb { arns, client_ids } if arns[0] == ALB_ARN && client_ids[0] == "c1")
+    );
+    assert_eq!(c.token.sources, [TokenSource::Alb, TokenSource::Header]);
+    // GovCloud keys are in S3.
+    let gov =
+        "arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:loadbalancer/app/web/1";
+    let c = load_str(
+        &alb_file(
+            &format!("{{ arns: ['{gov}'], issuer: i }}"),
+            "    client_ids: [c1]\ntoken: { sources: [alb] }\n",
+        ),
+        &no_env,
+    )
+    .unwrap();
+    assert_eq!(
+        c.issuers[0].jwks_uri.to_string(),
+        "https://s3-us-gov-west-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-west-1"
+    );
+}
+
+#[test]
+fn alb_problems_have_their_key_paths() {
+    let ok_rest = "    client_ids: [c1]\ntoken: { sources: [alb] }\n";
+    assert_eq!(alb_paths("{ issuer: i }", ok_rest), ["issuers[0].alb.arns"]);
+    assert_eq!(
+        alb_paths(
+            "{ arns: ['arn:aws:s3:::bucket', 'nope'], issuer: i }",
+            ok_rest
+        ),
+        ["issuers[0].alb.arns[0]", "issuers[0].alb.arns[1]"]
+    );
+    assert_eq!(
+        alb_paths(&format!("{{ arns: ['{ALB_ARN}'] }}"), ok_rest),
+        ["issuers[0].alb.issuer"]
+    );
+    assert_eq!(
+        alb_paths(
+            &format!("{{ arns: ['{ALB_ARN}'], issuer: i }}"),
+            "token: { sources: [alb] }\n"
+        ),
+        ["issuers[0].client_ids"]
+    );
+    let west = ALB_ARN.replace("us-east-1", "eu-west-1");
+    assert_eq!(
+        alb_paths(
+            &format!("{{ arns: ['{ALB_ARN}', '{west}'], issuer: i }}"),
+            ok_rest
+        ),
+        ["issuers[0].alb.arns"]
+    );
+    // Two regions with a key_url: fine.
+    assert!(load_str(
+        &alb_file(&format!("{{ arns: ['{ALB_ARN}', '{west}'], issuer: i, key_url: 'https://keys.example.com' }}"), ok_rest),
+        &no_env
+    )
+    .is_ok());
+    assert_eq!(
+        alb_paths(
+            &format!("{{ arns: ['{ALB_ARN}'], issuer: i, key_url: 'http://keys.example.com' }}"),
+            ok_rest
+        ),
+        ["issuers[0].alb.key_url"]
+    );
+    assert_eq!(
+        alb_paths(
+            &format!("{{ arns: ['{ALB_ARN}'], issuer: i, typo: 1 }}"),
+            ok_rest
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        alb_paths(&format!("{{ arns: ['{ALB_ARN}'], issuer: i }}"), "    client_ids: [c1]\n    algorithms: [RS256]\n    audiences: [a]\ntoken: { sources: [alb] }\n"),
+        ["issuers[0].audiences", "issuers[0].algorithms"]
+    );
+    assert_eq!(
+        alb_paths(
+            &format!("{{ arns: ['{ALB_ARN}'], issuer: i }}\n    issuer: https://x"),
+            ok_rest
+        ),
+        ["issuers[0]"]
+    );
+}
+
+#[test]
+fn the_alb_source_and_an_alb_issuer_come_together() {
+    assert_eq!(
+        alb_paths(
+            &format!("{{ arns: ['{ALB_ARN}'], issuer: i }}"),
+            "    client_ids: [c1]\n"
+        ),
+        ["issuers[0].alb"]
+    );
+    assert_eq!(
+        paths("token: { sources: [header, alb] }\n"),
+        ["token.sources[1]"]
+    );
+    assert_eq!(
+        paths("token: { sources: ['header:x-amzn-oidc-data'] }\n"),
+        ["token.sources[0]"]
+    );
+    assert_eq!(
+        paths("forward: { headers: { x-amzn-oidc-identity: sub } }\n"),
+        ["forward.headers.x-amzn-oidc-identity"]
+    );
+}
+
+#[test]
+fn an_alb_issuer_may_share_its_iss_with_the_user_pool_it_fronts() {
+    let pool = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123";
+    let c = load_str(
+        &format!("upstream: {{ url: http://127.0.0.1:3000 }}\nissuers:\n  - name: main\n    cognito: {{ region: us-east-1, user_pool_id: us-east-1_AbC123 }}\n    client_ids: [abc]\n  - name: alb\n    alb: {{ arns: ['{ALB_ARN}'], issuer: '{pool}' }}\n    client_ids: [abc]\ntoken: {{ sources: [alb, header] }}\n"),
+        &no_env,
+    )
+    .unwrap();
+    assert_eq!(c.issuers[0].issuer, c.issuers[1].issuer);
+}

@@ -1,5 +1,5 @@
 //! `token`: where a token is looked for (in order: `header`, `header:NAME`, `cookie:NAME`,
-//! `query:NAME`), how long it may be, and the verified-token cache size.
+//! `query:NAME`, `alb`), how long it may be, and the verified-token cache size.
 
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST};
 use http::HeaderName;
@@ -8,8 +8,10 @@ use serde_yaml::Mapping;
 use super::Validator;
 use crate::config::defaults;
 use crate::config::raw::RawToken;
+use crate::config::IssuerConfig;
 use crate::config::{TokenConfig, TokenSource};
-use crate::proxy::headers::reserved::HOP_BY_HOP;
+use crate::proxy::headers::fold::folded_starts_with;
+use crate::proxy::headers::reserved::{HOP_BY_HOP, X_AMZN_OIDC_FAMILY};
 
 impl Validator {
     pub(super) fn token(&mut self, map: &Mapping) -> TokenConfig {
@@ -28,6 +30,7 @@ impl Validator {
             let path = format!("token.sources[{i}]");
             let source = match s.split_once(':') {
                 None if s == "header" => Some(TokenSource::Header),
+                None if s == "alb" => Some(TokenSource::Alb),
                 Some(("cookie", name)) if valid_token_name(name) => {
                     Some(TokenSource::Cookie(name.to_owned()))
                 }
@@ -38,7 +41,7 @@ impl Validator {
                 _ => {
                     self.problem(
                         &path,
-                        "must be header, header:NAME, cookie:NAME or query:NAME",
+                        "must be header, header:NAME, cookie:NAME, query:NAME or alb",
                     );
                     None
                 }
@@ -63,6 +66,27 @@ impl Validator {
 }
 
 impl Validator {
+    /// The `alb` source and the `alb:` issuers come together (reference section 9): the
+    /// source without such an issuer, or such an issuer without the source, is a problem.
+    pub(super) fn alb_pairing(&mut self, token: &TokenConfig, issuers: &[IssuerConfig]) {
+        let source = token.sources.iter().position(|s| *s == TokenSource::Alb);
+        let issuer = issuers.iter().position(IssuerConfig::is_alb);
+        match (source, issuer) {
+            // An issuer with problems of its own is not in `issuers` (it may be the `alb:`
+            // one): its problems are said, not this one.
+            (Some(_), None) if self.problems.iter().any(|p| p.path.starts_with("issuers")) => {}
+            (Some(i), None) => self.problem(
+                &format!("token.sources[{i}]"),
+                "alb needs an issuer with alb: (its ARNs, issuer and client ids)",
+            ),
+            (None, Some(i)) => self.problem(
+                &format!("issuers[{i}].alb"),
+                "needs `alb` in token.sources (the x-amzn-oidc-data header)",
+            ),
+            (Some(_), Some(_)) | (None, None) => {}
+        }
+    }
+
     /// `header:NAME` at `path`: a valid header name (stored lower-case) that a client can
     /// send a token in: not `authorization` (that is the `header` source, with its `Bearer`
     /// scheme), not `cookie` (`cookie:NAME`), not `host`, `content-length` or a hop-by-hop
@@ -79,6 +103,8 @@ impl Validator {
             Some("use `header` for Authorization: Bearer")
         } else if header == COOKIE {
             Some("use `cookie:NAME` for a token in a cookie")
+        } else if folded_starts_with(header.as_str(), X_AMZN_OIDC_FAMILY) {
+            Some("x-amzn-oidc-* come from an ALB: use the `alb` source")
         } else if header == HOST || header == CONTENT_LENGTH || HOP_BY_HOP.contains(&header) {
             Some("this header cannot carry a token")
         } else {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustls::CertificateError;
 
 use crate::jwks::jwk::JwksError;
+use crate::jwks::pem::PemKeyError;
 use crate::metrics::FetchResult;
 
 /// Why a fetch produced no key set. Facts only; the URI is known to the caller.
@@ -41,6 +42,9 @@ pub enum FetchError {
     /// The document is not a JWKS or holds no usable key.
     #[error("{0}")]
     Invalid(JwksError),
+    /// An ALB key server's answer is not one PEM P-256 public key (reference section 9).
+    #[error("{0}")]
+    InvalidPem(PemKeyError),
 }
 
 /// What went wrong in a TLS handshake, from the `rustls::Error` behind it.
@@ -91,7 +95,9 @@ impl FetchError {
             FetchError::Timeout { .. } => FetchResult::Timeout,
             FetchError::HttpStatus { .. } => FetchResult::HttpStatus,
             FetchError::TooLarge { .. } => FetchResult::TooLarge,
-            FetchError::Invalid(_) | FetchError::Parse => FetchResult::Invalid,
+            FetchError::Invalid(_) | FetchError::Parse | FetchError::InvalidPem(_) => {
+                FetchResult::Invalid
+            }
         }
     }
 

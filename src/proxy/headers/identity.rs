@@ -98,7 +98,11 @@ impl HeaderRules {
             .iter()
             .filter_map(|source| match source {
                 TokenSource::NamedHeader(name) => Some(name.clone()),
-                TokenSource::Header | TokenSource::Cookie(_) | TokenSource::Query(_) => None,
+                // `x-amzn-oidc-data` is the ALB's, forwarded only when it verified.
+                TokenSource::Header
+                | TokenSource::Cookie(_)
+                | TokenSource::Query(_)
+                | TokenSource::Alb => None,
             })
             .collect();
         self

@@ -27,6 +27,12 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// Passed on with a continued `traceparent`, removed when tokengate starts the trace.
 pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+/// The header an AWS ALB puts its signed user claims in (reference section 9): the `alb`
+/// token source.
+pub const X_AMZN_OIDC_DATA: HeaderName = HeaderName::from_static("x-amzn-oidc-data");
+/// Every folded name that starts with this is the ALB's (`-data`, `-identity`,
+/// `-accesstoken`): forwarded only on a request whose `x-amzn-oidc-data` verified.
+pub const X_AMZN_OIDC_FAMILY: &str = "x-amzn-oidc-";
 /// Every folded name that starts with this belongs to the X-Forwarded family.
 const X_FORWARDED_FAMILY: &str = "x-forwarded-";
 
@@ -110,6 +116,8 @@ pub enum Reserved {
     ClaimsHeader,
     /// `x-request-id`, `traceparent`, `tracestate`: tokengate sets the request's ids.
     Tracing,
+    /// `x-amzn-oidc-*`: the ALB's headers, forwarded only when `x-amzn-oidc-data` verified.
+    Alb,
 }
 
 impl Reserved {
@@ -125,6 +133,9 @@ impl Reserved {
             Reserved::Identity => "tokengate sets this identity header",
             Reserved::ClaimsHeader => "tokengate sets forward.claims_header",
             Reserved::Tracing => "tokengate sets the request id and trace context",
+            Reserved::Alb => {
+                "x-amzn-oidc-* are the ALB's, forwarded only when x-amzn-oidc-data verified"
+            }
         }
     }
 }
@@ -147,6 +158,9 @@ pub fn forward_header_conflict(
     }
     if name.starts_with(X_FORWARDED_FAMILY) || is(&FORWARDED) {
         return Some(Reserved::Forwarded);
+    }
+    if name.starts_with(X_AMZN_OIDC_FAMILY) {
+        return Some(Reserved::Alb);
     }
     let fixed = [
         (HOST, Reserved::Host),
