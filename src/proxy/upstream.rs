@@ -6,7 +6,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use hyper::client::conn::http1;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
+use tokio::sync::Mutex;
 
 use crate::config::UpstreamConfig;
 use crate::connector::Connector;
@@ -144,7 +144,7 @@ impl Upstream {
                 Some(dedicated) => match self.send_dedicated(dedicated, request).await {
                     Ok(response) => return Ok(response),
                     Err(Unsent::Failed) => return Err(UpstreamError::Connect),
-                    Err(Unsent::Back(request)) => request,
+                    Err(Unsent::Back(request)) => *request,
                 },
                 None => request,
             };
@@ -171,12 +171,13 @@ impl Upstream {
         mut request: Request<Counted<Incoming>>,
     ) -> Result<Response<Incoming>, Unsent> {
         let sender = {
-            let Ok(mut state) = dedicated.state.lock() else {
-                return Err(Unsent::Back(request));
+            // Never contended: the connection's one task makes its requests one at a time.
+            let Ok(mut state) = dedicated.state.try_lock() else {
+                return Err(Unsent::Back(Box::new(request)));
             };
             state.requests += 1;
             if state.requests < 2 {
-                return Err(Unsent::Back(request));
+                return Err(Unsent::Back(Box::new(request)));
             }
             if state.owner != self.id {
                 state.sender = None;
@@ -188,7 +189,7 @@ impl Upstream {
                 // Still busy (a response body not read to its end): leave it be.
                 Some(sender) if !sender.is_closed() => {
                     state.sender = Some(sender);
-                    return Err(Unsent::Back(request));
+                    return Err(Unsent::Back(Box::new(request)));
                 }
                 _ => None,
             }
@@ -204,7 +205,7 @@ impl Upstream {
         }
         match sender.try_send_request(request).await {
             Ok(response) => {
-                if let Ok(mut state) = dedicated.state.lock() {
+                if let Ok(mut state) = dedicated.state.try_lock() {
                     if state.owner == self.id && state.sender.is_none() {
                         state.sender = Some(sender);
                     }
@@ -214,7 +215,7 @@ impl Upstream {
             Err(mut e) => match e.take_message() {
                 Some(mut request) => {
                     *request.uri_mut() = absolute;
-                    Err(Unsent::Back(request))
+                    Err(Unsent::Back(Box::new(request)))
                 }
                 None => {
                     tracing::debug!(error = %e.error(), "upstream request failed");
@@ -255,7 +256,7 @@ impl Upstream {
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|_| Unsent::Failed)?;
-        let Ok(mut state) = dedicated.state.lock() else {
+        let Ok(mut state) = dedicated.state.try_lock() else {
             return Err(Unsent::Failed);
         };
         state.connection = Some(Box::pin(connection));
@@ -268,8 +269,8 @@ impl Upstream {
 
 /// Why [`Upstream::send_dedicated`] gave no response.
 enum Unsent {
-    /// Not written: the pooled client may send it.
-    Back(Request<Counted<Incoming>>),
+    /// Not written: the pooled client may send it (boxed: a cold path).
+    Back(Box<Request<Counted<Incoming>>>),
     /// Connecting failed, or the request was written and no response came (502).
     Failed,
 }
@@ -307,7 +308,9 @@ impl Dedicated {
     /// Drives the upstream connection (reads, writes, its end); never ready. Called by the
     /// downstream connection's task beside the downstream connection.
     pub fn poll_drive(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let Ok(mut state) = self.state.lock() else {
+        let Ok(mut state) = self.state.try_lock() else {
+            // Only another thread's request could hold it, for an instant: look again.
+            cx.waker().wake_by_ref();
             return Poll::Pending;
         };
         if let Some(connection) = state.connection.as_mut() {
