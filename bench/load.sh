@@ -328,7 +328,7 @@ for n in $(seq "$RUNS"); do
   for c in $CASES; do
     read -r name rps p50 p99 cpu first <<<"${RES[$c]}"
     split=""
-    [ "$cpu" != "$first" ] && split="  (Envoy $first us/r, tokengate the rest)"
+    [[ "$(case_def "$c")" == *,* ]] && split="  (Envoy $first us/r, tokengate the rest)"
     printf '%-18s %9s %8s %8s %9s %9s %9s %9s%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" \
       "$(ratio "$rps" "$NGX_RPS")" "$(ratio "$p99" "$NGX_P99")" "$(ratio "$cpu" "$NGX_CPU")" "$split"
     R_RPS[$c]="${R_RPS[$c]:-} $(ratio "$rps" "$NGX_RPS")"
