@@ -7,7 +7,6 @@ pub mod ext_authz;
 pub mod tls;
 pub mod watchdog;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +20,6 @@ use tokio::time::Instant;
 
 use crate::app::App;
 use crate::config::ServerConfig;
-use crate::proxy::upstream::Dedicated;
 use crate::proxy::{self, Conn};
 use crate::server::watchdog::{Activity, Expiry, Guarded, Watched};
 
@@ -144,15 +142,11 @@ where
 {
     let app = Arc::clone(&shared.app);
     let watched = Arc::clone(&activity);
-    // The connection's own upstream connection, driven below beside the connection.
-    let dedicated = Arc::new(Dedicated::default());
-    let for_requests = Arc::clone(&dedicated);
     let service = service_fn(move |request| {
         let guard = watched.enter();
         let app = Arc::clone(&app);
-        let dedicated = Arc::clone(&for_requests);
         async move {
-            let response = proxy::handle(app, conn, request, &dedicated).await;
+            let response = proxy::handle(app, conn, request).await;
             response.map(|r| r.map(|body| Guarded::new(body, guard)))
         }
     });
@@ -180,16 +174,7 @@ where
         tokio::select! {
             // The connection first: it is what wakes this task nearly every time.
             biased;
-            // The upstream connection before and after the downstream one: a response read
-            // upstream, and a request the downstream side just sent, are handled in one pass.
-            result = std::future::poll_fn(|cx| {
-                let _ = dedicated.poll_drive(cx);
-                let polled = connection.as_mut().poll(cx);
-                if polled.is_pending() {
-                    let _ = dedicated.poll_drive(cx);
-                }
-                polled
-            }) => {
+            result = connection.as_mut() => {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
