@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::config::{Alg, IssuerConfig, TokenUse};
 use crate::jwks::{IssuerKeys, KeyFamily, VerifyKey};
 use crate::revocation::entry::Kind;
+use crate::revocation::set::RevocationClaims;
 
 pub use claims::ClaimError;
 pub use identity::Identity;
@@ -51,6 +52,8 @@ pub struct Verified {
     pub claims: Map<String, Value>,
     /// Header values derived from the claims, computed once.
     pub identity: Identity,
+    /// The claims the revocation check reads, read once (reference section 8).
+    pub revocation: RevocationClaims,
 }
 
 /// Why a token was refused. Each variant is a fact; `description()` is the text users see.
@@ -346,6 +349,7 @@ impl Verifier {
             key: Arc::clone(key),
             exp: checked.exp,
             token_use: checked.token_use,
+            revocation: RevocationClaims::of(&parsed.payload, checked.token_use),
             claims: parsed.payload,
             identity,
         })

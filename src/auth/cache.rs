@@ -117,6 +117,7 @@ mod tests {
             exp: EXP,
             token_use: Some(TokenUse::Access),
             claims: Map::<String, Value>::new(),
+            revocation: Default::default(),
             identity: Identity {
                 sub: v.clone(),
                 username: v.clone(),

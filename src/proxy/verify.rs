@@ -91,7 +91,10 @@ pub(crate) async fn verify(
         Ok(verified) => {
             let issuer = verified.issuer;
             log.issuer = Some(issuer);
-            log.sub = Some(verified.identity.sub_text.clone());
+            // Only the access log reads it: no copy per request when it is off.
+            if snapshot.config.log.access_log {
+                log.sub = Some(verified.identity.sub_text.clone());
+            }
             let (counted, outcome) = match revocation(snapshot, &verified, now) {
                 Ok(()) => (VerifyResult::Valid, Ok(verified)),
                 Err(Refusal::Revoked(revoked)) => (
@@ -130,12 +133,7 @@ fn revocation(snapshot: &Snapshot, verified: &Verified, now: SystemTime) -> Resu
     let Some(issuer) = snapshot.verifier.issuers().get(verified.issuer) else {
         return Ok(());
     };
-    revoker.check(
-        &issuer.config.name,
-        &verified.claims,
-        verified.token_use,
-        now,
-    )
+    revoker.check_claims(&issuer.config.name, &verified.revocation, now)
 }
 
 /// The `tokengate_token_verifications_total{result}` a failed verification counts under.

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
 
 use crate::revocation::entry::Kind;
-use crate::revocation::set::{RevocationSet, Revoked};
+use crate::revocation::set::{RevocationClaims, RevocationSet, Revoked};
 
 /// `revocation.on_unavailable`: what token routes do once the list is older than `max_lag`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,25 @@ impl Revocations {
         self.set
             .load()
             .check(issuer, claims, client_claim)
+            .map_err(Refusal::Revoked)
+    }
+
+    /// [`Revocations::check`] of claims read once, when the token was verified.
+    pub fn check_claims(
+        &self,
+        issuer: &str,
+        claims: &RevocationClaims,
+        now_ms: u64,
+    ) -> Result<(), Refusal> {
+        if !self.is_loaded() {
+            return Err(Refusal::Unavailable);
+        }
+        if self.on_unavailable == OnUnavailable::Deny && self.is_lagging(now_ms) {
+            return Err(Refusal::Unavailable);
+        }
+        self.set
+            .load()
+            .check_claims(issuer, claims)
             .map_err(Refusal::Revoked)
     }
 

@@ -15,6 +15,7 @@ use crate::revocation::entry::{Entry, Target};
 use crate::revocation::list::{Refusal, Revocations};
 use crate::revocation::memory::MemoryStore;
 use crate::revocation::redis::{RedisSettings, RedisStore, SetupError};
+use crate::revocation::set::RevocationClaims;
 use crate::revocation::store::{Clock, Store};
 
 /// Why no store could be opened.
@@ -97,6 +98,21 @@ impl Revoker {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         self.list.check(issuer, claims, client_claim, now_ms)
+    }
+
+    /// [`Revoker::check`] of the claims a verification read once
+    /// ([`crate::auth::Verified::revocation`]): what the request path runs, cached verdicts
+    /// included.
+    pub fn check_claims(
+        &self,
+        issuer: &str,
+        claims: &RevocationClaims,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        let now_ms = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.list.check_claims(issuer, claims, now_ms)
     }
 
     /// What a logout route lists for a verified token: its session (`origin_jti`: both token

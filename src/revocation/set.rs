@@ -6,6 +6,7 @@ use std::collections::HashMap as StdHashMap;
 
 use serde_json::{Map, Value};
 
+use crate::config::TokenUse;
 use crate::revocation::entry::{Entry, Kind, Target};
 
 /// The set's tables: foldhash, randomly seeded per process. The keys are ids Cognito chose
@@ -26,6 +27,45 @@ struct IssuerList {
     jti: HashMap<String, ()>,
     sub: HashMap<String, f64>,
     client_id: HashMap<String, f64>,
+}
+
+/// The claims a revocation check reads, taken from a verified payload once, when it is
+/// verified: a cached verdict is then checked without reading its claims again. Each is
+/// `None` when the claim is absent or not a string (`iat`: not a number).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevocationClaims {
+    pub origin_jti: Option<Box<str>>,
+    pub jti: Option<Box<str>>,
+    pub sub: Option<Box<str>>,
+    /// The claim naming the token's client: `client_id` for access tokens, `aud` for ID
+    /// tokens and generic issuers' tokens (reference section 8).
+    pub client: Option<Box<str>>,
+    /// RFC 7519 NumericDate; absent means "issued at an unknown time", which a cut-off covers.
+    pub iat: Option<f64>,
+}
+
+impl RevocationClaims {
+    /// The claims of a verified payload; `token_use` picks the client claim (`None`:
+    /// a generic issuer's token).
+    pub fn of(claims: &Map<String, Value>, token_use: Option<TokenUse>) -> RevocationClaims {
+        let client_claim = match token_use {
+            Some(TokenUse::Access) => "client_id",
+            Some(TokenUse::Id) | None => "aud",
+        };
+        RevocationClaims::read(claims, client_claim)
+    }
+
+    /// The claims of a payload whose client is named by `client_claim`.
+    pub fn read(claims: &Map<String, Value>, client_claim: &str) -> RevocationClaims {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(Box::from);
+        RevocationClaims {
+            origin_jti: text("origin_jti"),
+            jti: text("jti"),
+            sub: text("sub"),
+            client: text(client_claim),
+            iat: claims.get("iat").and_then(Value::as_f64),
+        }
+    }
 }
 
 /// An immutable revocation list.
@@ -93,44 +133,53 @@ impl RevocationSet {
     /// Whether a verified token of `issuer` (its configured name) with these `claims` is
     /// revoked. `client_claim` is the claim naming its client: `client_id` for access tokens,
     /// `aud` for ID tokens. A token without the claim an entry looks at is not affected by it.
+    /// Reads the claims each time: the request path uses [`RevocationSet::check_claims`].
     pub fn check(
         &self,
         issuer: &str,
         claims: &Map<String, Value>,
         client_claim: &str,
     ) -> Result<(), Revoked> {
+        self.check_claims(issuer, &RevocationClaims::read(claims, client_claim))
+    }
+
+    /// [`RevocationSet::check`] of claims read once: a few hash lookups, no claim lookup,
+    /// no allocation.
+    pub fn check_claims(&self, issuer: &str, claims: &RevocationClaims) -> Result<(), Revoked> {
         let Some(list) = self.issuers.get(issuer) else {
             return Ok(());
         };
-        // A claim is read only when its table has entries (most lists are sessions only).
-        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        // A table is looked in only when it has entries (most lists are sessions only).
         if !list.origin_jti.is_empty()
-            && text("origin_jti").is_some_and(|id| list.origin_jti.contains_key(id))
+            && claims
+                .origin_jti
+                .as_deref()
+                .is_some_and(|id| list.origin_jti.contains_key(id))
         {
             return Err(Revoked {
                 kind: Kind::OriginJti,
             });
         }
-        if !list.jti.is_empty() && text("jti").is_some_and(|id| list.jti.contains_key(id)) {
+        if !list.jti.is_empty()
+            && claims
+                .jti
+                .as_deref()
+                .is_some_and(|id| list.jti.contains_key(id))
+        {
             return Err(Revoked { kind: Kind::Jti });
         }
         // RFC 7519: iat is a NumericDate; absent means "issued at an unknown time", which a
         // cut-off must cover (reference section 8).
-        let issued_by = |before: f64| {
-            claims
-                .get("iat")
-                .and_then(Value::as_f64)
-                .is_none_or(|iat| iat <= before)
-        };
+        let issued_by = |before: f64| claims.iat.is_none_or(|iat| iat <= before);
         if !list.sub.is_empty() {
-            if let Some(before) = text("sub").and_then(|s| list.sub.get(s)) {
+            if let Some(before) = claims.sub.as_deref().and_then(|s| list.sub.get(s)) {
                 if issued_by(*before) {
                     return Err(Revoked { kind: Kind::Sub });
                 }
             }
         }
         if !list.client_id.is_empty() {
-            if let Some(before) = text(client_claim).and_then(|c| list.client_id.get(c)) {
+            if let Some(before) = claims.client.as_deref().and_then(|c| list.client_id.get(c)) {
                 if issued_by(*before) {
                     return Err(Revoked {
                         kind: Kind::ClientId,

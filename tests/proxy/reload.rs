@@ -261,3 +261,72 @@ fn forwarding_upstream_and_log_level_change_with_a_reload() {
         || tg.output().contains("upstream request failed"),
     );
 }
+
+/// One request on an open keep-alive connection: its status and body (`Content-Length`).
+fn exchange(conn: &mut std::net::TcpStream, raw: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    conn.write_all(raw.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            conn.read(&mut byte).unwrap(),
+            1,
+            "connection closed mid-head"
+        );
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().unwrap())
+        })
+        .expect("a Content-Length");
+    let mut body = vec![0; length];
+    conn.read_exact(&mut body).unwrap();
+    (status, body)
+}
+
+/// From its second request on, a keep-alive connection reaches the upstream over its own
+/// upstream connection: every request still arrives as sent, and a reload to another
+/// upstream applies to the connection already open (its next request goes to the new one).
+#[test]
+fn an_open_keep_alive_connection_follows_an_upstream_change() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let echo = start_echo();
+    let closed = free_port(); // nothing listens here: 502
+    let routes = "  - match: { path_prefix: / }\n";
+    let tg = Tokengate::start(&config(echo, &issuer("main", &jwks), routes), true);
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
+    let mut conn = std::net::TcpStream::connect(tg.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    for i in 0..4 {
+        let raw = format!(
+            "POST /n{i}?q={i} HTTP/1.1\r\nHost: t\r\n{}\r\nContent-Length: 5\r\n\r\nhello",
+            bearer(&token)
+        );
+        let (status, body) = exchange(&mut conn, &raw);
+        assert_eq!(status, 200, "request {i}");
+        let echoed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(echoed["path"], format!("/n{i}?q={i}"), "request {i}");
+        assert_eq!(echoed["method"], "POST");
+    }
+    let unreachable = std::net::SocketAddr::from(([127, 0, 0, 1], closed));
+    tg.rewrite_config(&config(unreachable, &issuer("main", &jwks), routes));
+    tg.signal("-HUP");
+    within(Duration::from_secs(5), "the reload", || {
+        tg.metric(OK) == 1.0
+    });
+    let raw = format!(
+        "GET /after HTTP/1.1\r\nHost: t\r\n{}\r\n\r\n",
+        bearer(&token)
+    );
+    let (status, _) = exchange(&mut conn, &raw);
+    assert_eq!(status, 502, "the new upstream, not the old connection");
+}
