@@ -426,8 +426,12 @@ fn every_word_the_schema_offers_is_one_the_loader_accepts_there() {
             let word = word.as_str().unwrap();
             let config = changed(&set, Some(&yaml(word)));
             let problems = loader_problems(&config);
+            // A word that needs other keys (`alb` needs an `alb:` issuer) is a known word:
+            // the loader says what it needs, which the schema leaves to check-config.
             assert!(
-                !problems.iter().any(|p| p.starts_with(&format!("{at}: "))),
+                !problems
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{at}: ")) && !p.contains(" needs ")),
                 "{at}: the schema offers `{word}`, the loader refuses it: {problems:?}"
             );
             assert!(schema_refusals(&config).is_empty(), "{at}: {word}");

@@ -15,6 +15,7 @@ use crate::auth::jwt::{strict_object, ParseError, Segment};
 use crate::auth::{claims, AuthError, Identity, Issuer, Rule, Verified};
 use crate::config::IssuerKind;
 use crate::jwks::KeyFamily;
+use crate::revocation::set::RevocationClaims;
 
 /// The one algorithm an ALB signs with: ECDSA P-256 with SHA-256.
 const ES256: &str = "ES256";
@@ -202,6 +203,8 @@ pub fn verify(issuers: &[Issuer], token: &str, now: SystemTime) -> Result<Verifi
         key: Arc::clone(key),
         exp: checked.exp,
         token_use: None,
+        // No jti/origin_jti and no `client_id` claim: `sub` cut-offs are what apply.
+        revocation: RevocationClaims::of(&parsed.payload, None),
         claims: parsed.payload,
         identity,
     })

@@ -103,16 +103,16 @@ shape! {
 }
 
 shape! {
-    /// `token.sources[]`: `header`, `header:NAME`, `cookie:NAME` or `query:NAME`
+    /// `token.sources[]`: `header`, `header:NAME`, `cookie:NAME`, `query:NAME` or `alb`
     /// (`config/validate/token.rs`; which header names are refused is checked there only).
     TokenSource(g) = json_schema!({
         "anyOf": [
-            { "type": "string", "enum": ["header"] },
+            { "type": "string", "enum": ["header", "alb"] },
             { "type": "string", "pattern": "^header:[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
             { "type": "string", "pattern": "^(?:cookie|query):[A-Za-z0-9._-]+$" },
             g.subschema_for::<Interpolated>(),
         ],
-        "examples": ["header", "header:x-id-token", "cookie:id_token", "query:access_token"],
+        "examples": ["header", "header:x-id-token", "cookie:id_token", "query:access_token", "alb"],
     });
 }
 
