@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/ports.rs"]
+mod ports;
 #[path = "support/harness.rs"]
 mod harness;
 

@@ -19,6 +19,8 @@ macro_rules! require_redis {
 mod net;
 #[path = "redis/replicas.rs"]
 mod replicas;
+#[path = "support/ports.rs"]
+mod ports;
 #[path = "redis/server.rs"]
 mod server;
 

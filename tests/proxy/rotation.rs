@@ -85,7 +85,7 @@ fn a_flood_of_random_kids_causes_one_fetch_and_valid_tokens_keep_working() {
         .collect();
     std::thread::sleep(FLOOR);
     let addr = tg.addr;
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let threads: Vec<_> = tokens
         .into_iter()
         .map(|batch| {

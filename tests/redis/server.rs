@@ -25,9 +25,8 @@ pub fn available() -> bool {
     found
 }
 
-#[path = "../support/ports.rs"]
-mod ports;
-pub use ports::free_port;
+/// From `support/ports.rs`, declared at the root of each test crate that uses this file.
+pub use crate::ports::free_port;
 
 pub struct RedisServer {
     pub port: u16,

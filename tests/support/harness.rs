@@ -47,9 +47,8 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-#[path = "ports.rs"]
-mod ports;
-pub use ports::free_port;
+/// From `support/ports.rs`, which every test crate using this harness declares at its root.
+pub use crate::ports::free_port;
 
 pub fn now() -> u64 {
     SystemTime::now()
