@@ -107,6 +107,8 @@ enum Expect {
 
 #[derive(Default)]
 struct KindStats {
+    /// What the kind must get.
+    expected: String,
     total: u64,
     unexpected: u64,
     /// Status (or `closed`, `error: ...`) -> count.
@@ -230,6 +232,20 @@ impl Soak {
             Expect::Allowed => got.status == 200 && !got.body_cut && got.seen_sub.as_deref() == sub,
             Expect::CutBody => got.status == 200 && got.body_cut,
         };
+        {
+            let mut stats = self.stats.lock().unwrap();
+            let entry = stats.kinds.entry(kind).or_default();
+            if entry.expected.is_empty() {
+                entry.expected = match expect {
+                    Expect::Status(status, Some(text)) if !text.is_empty() => {
+                        format!("{status} `{text}`")
+                    }
+                    Expect::Status(status, _) => status.to_string(),
+                    Expect::Allowed => "200, its sub at the upstream".into(),
+                    Expect::CutBody => "200, body cut short".into(),
+                };
+            }
+        }
         self.record_outcome(kind, ok, got.label(), || {
             format!(
                 "{kind} at {}s: got {} {:?} (upstream saw sub {:?})",
@@ -258,6 +274,19 @@ impl Soak {
     ) {
         let mut stats = self.stats.lock().unwrap();
         let entry = stats.kinds.entry(kind).or_default();
+        if entry.expected.is_empty() {
+            entry.expected = match kind {
+                "websocket_session" => "101 + 20 echoes",
+                "websocket_invalid_token" => "401",
+                "slow_client" => "closed (or 408) within 4 s",
+                "revocation_post" => "201",
+                "readyz_during_jwks_outage" => "Some(200)",
+                "config_invalid_refused" => "refused true / old config Some(200)",
+                _ if kind.starts_with("config_change") => "in force within 15 s",
+                _ => "?",
+            }
+            .into();
+        }
         entry.total += 1;
         *entry.got.entry(label).or_default() += 1;
         if !ok {
@@ -597,6 +626,17 @@ fn request(
     builder.body(Full::new(body)).unwrap()
 }
 
+/// A GET of `path` with `Authorization: Bearer token`.
+fn get(soak: &Soak, path: &str, token: &str) -> Request<Full<Bytes>> {
+    request(
+        soak,
+        Method::GET,
+        path,
+        &[("authorization", bearer(token))],
+        Bytes::new(),
+    )
+}
+
 /// One request of a kind; `sub` is what the upstream must see for `Expect::Allowed`.
 async fn run(
     soak: &Soak,
@@ -716,13 +756,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
         // Valid, from the pool (cache hits after the first use).
         0..=39 => {
             let Some(t) = soak.from_pool() else { return };
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/orders?x=1",
-                &[("authorization", bearer(&t.token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/orders?x=1", &t.token);
             run(
                 soak,
                 client,
@@ -737,13 +771,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
         // Valid, never seen before (cache miss, signature check).
         40..=49 => {
             let t = soak.mint();
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/new",
-                &[("authorization", bearer(&t.token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/new", &t.token);
             let got = run(
                 soak,
                 client,
@@ -789,13 +817,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
                     Expect::Status(403, Some("missing group")),
                 )
             };
-            let req = request(
-                soak,
-                Method::GET,
-                "/admin/panel",
-                &[("authorization", bearer(&t.token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/admin/panel", &t.token);
             run(soak, client, kind, expect, req, Some(&t.sub), true).await;
         }
         57..=59 => {
@@ -826,13 +848,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
         }
         62..=80 => {
             let (kind, token, text) = invalid_token(soak, (roll - 62) / 2);
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/orders",
-                &[("authorization", bearer(&token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/orders", &token);
             run(
                 soak,
                 client,
@@ -888,13 +904,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
         }
         84 => {
             let Some(t) = soak.from_pool() else { return };
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/a%2Fb",
-                &[("authorization", bearer(&t.token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/a%2Fb", &t.token);
             run(
                 soak,
                 client,
@@ -908,13 +918,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
         }
         85..=86 => {
             let Some(t) = soak.from_pool() else { return };
-            let req = request(
-                soak,
-                Method::GET,
-                "/reset-head",
-                &[("authorization", bearer(&t.token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/reset-head", &t.token);
             run(
                 soak,
                 client,
@@ -928,13 +932,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
         }
         87 => {
             let Some(t) = soak.from_pool() else { return };
-            let req = request(
-                soak,
-                Method::GET,
-                "/reset-body",
-                &[("authorization", bearer(&t.token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/reset-body", &t.token);
             run(
                 soak,
                 client,
@@ -956,13 +954,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
                 })
             };
             let Some(token) = token else { return };
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/orders",
-                &[("authorization", bearer(&token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/orders", &token);
             run(
                 soak,
                 client,
@@ -986,13 +978,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
                     &[],
                 ))
                 .unwrap();
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/orders",
-                &[("authorization", bearer(&token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/orders", &token);
             run(
                 soak,
                 client,
@@ -1014,13 +1000,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
                 "cognito:username": sub, "email": format!("{sub}@example.com"),
                 "exp": now + 3600, "iat": now, "jti": format!("id-{n}"), "origin_jti": format!("ido-{n}")});
             let token = key.sign(&c).unwrap();
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/profile",
-                &[("authorization", bearer(&token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/profile", &token);
             run(
                 soak,
                 client,
@@ -1042,13 +1022,7 @@ async fn h2_batch(soak: &Soak) {
         batch.push(async move {
             if i < 5 {
                 let Some(t) = soak.from_pool() else { return };
-                let req = request(
-                    soak,
-                    Method::GET,
-                    "/api/h2",
-                    &[("authorization", bearer(&t.token))],
-                    Bytes::new(),
-                );
+                let req = get(soak, "/api/h2", &t.token);
                 run(
                     soak,
                     &soak.h2,
@@ -1061,13 +1035,7 @@ async fn h2_batch(soak: &Soak) {
                 .await;
             } else if i == 5 {
                 let t = soak.mint();
-                let req = request(
-                    soak,
-                    Method::GET,
-                    "/api/h2",
-                    &[("authorization", bearer(&t.token))],
-                    Bytes::new(),
-                );
+                let req = get(soak, "/api/h2", &t.token);
                 run(
                     soak,
                     &soak.h2,
@@ -1081,13 +1049,7 @@ async fn h2_batch(soak: &Soak) {
             } else {
                 let pick = rand::rng().random_range(0..9);
                 let (_, token, text) = invalid_token(soak, pick);
-                let req = request(
-                    soak,
-                    Method::GET,
-                    "/api/h2",
-                    &[("authorization", bearer(&token))],
-                    Bytes::new(),
-                );
+                let req = get(soak, "/api/h2", &token);
                 run(
                     soak,
                     &soak.h2,
@@ -1208,13 +1170,7 @@ async fn random_kid_flood(soak: &Soak) {
         flood.push(async {
             let (kind, token, text) = invalid_token(soak, 8);
             debug_assert_eq!(kind, "random_kid");
-            let req = request(
-                soak,
-                Method::GET,
-                "/api/orders",
-                &[("authorization", bearer(&token))],
-                Bytes::new(),
-            );
+            let req = get(soak, "/api/orders", &token);
             run(
                 soak,
                 &soak.h2,
@@ -1374,13 +1330,7 @@ async fn revoke_one(soak: &Soak, round: u64) {
     soak.record_outcome("revocation_post", status == 201, status.to_string(), || {
         format!("POST /revocations at {}s: {status}", soak.elapsed())
     });
-    let req = request(
-        soak,
-        Method::GET,
-        "/api/orders",
-        &[("authorization", bearer(&token.token))],
-        Bytes::new(),
-    );
+    let req = get(soak, "/api/orders", &token.token);
     run(
         soak,
         &soak.http,
@@ -1410,13 +1360,7 @@ fn generation_token(soak: &Soak, generation: u64) -> (String, String) {
 
 async fn toggle_status(soak: &Soak, generation: u64) -> Option<u16> {
     let (token, _) = generation_token(soak, generation);
-    let req = request(
-        soak,
-        Method::GET,
-        "/toggle",
-        &[("authorization", bearer(&token))],
-        Bytes::new(),
-    );
+    let req = get(soak, "/toggle", &token);
     send(&soak.http, req).await.ok().map(|g| g.status)
 }
 
@@ -1513,10 +1457,20 @@ const EXPECTED_ERRORS: &[&str] = &["configuration reload refused"];
 
 /// (panics, unexpected error lines, expected error lines, warn lines by message).
 fn scan_log(path: &Path) -> (Vec<String>, Vec<String>, u64, BTreeMap<String, u64>) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    use std::io::BufRead;
     let (mut panics, mut errors, mut expected) = (Vec::new(), Vec::new(), 0);
     let mut warns = BTreeMap::new();
-    for line in text.lines() {
+    let Ok(file) = std::fs::File::open(path) else {
+        return (
+            panics,
+            vec![format!("no log at {}", path.display())],
+            0,
+            warns,
+        );
+    };
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        let line = line.as_str();
         if line.contains("panicked") || line.contains("RUST_BACKTRACE") {
             panics.push(line.to_owned());
             continue;
@@ -1750,13 +1704,7 @@ async fn soak(args: Args) -> i32 {
                 let soak = soak.clone();
                 tokio::spawn(async move {
                     let Some(t) = soak.from_pool() else { return };
-                    let req = request(
-                        &soak,
-                        Method::GET,
-                        "/slow",
-                        &[("authorization", bearer(&t.token))],
-                        Bytes::new(),
-                    );
+                    let req = get(&soak, "/slow", &t.token);
                     run(
                         &soak,
                         &soak.http,
