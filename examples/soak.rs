@@ -318,7 +318,7 @@ impl Soak {
     /// A fresh valid access token (never seen by tokengate), signed with the current key.
     fn mint(&self) -> PoolToken {
         let n = self.next_id();
-        let admin = n % 4 == 0;
+        let admin = n.is_multiple_of(4);
         let (sub, jti, origin_jti) = (
             format!("user-{n}"),
             format!("jti-{n}"),
@@ -343,7 +343,7 @@ impl Soak {
         }
     }
 
-    fn from_pool(&self) -> Option<PoolToken> {
+    fn pooled(&self) -> Option<PoolToken> {
         let pool = self.pool.read().unwrap();
         if pool.is_empty() {
             return None;
@@ -426,14 +426,9 @@ async fn upstream(mut req: Request<Incoming>) -> Result<Response<Body>, std::io:
                 let mut ws =
                     WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, None).await;
                 while let Some(Ok(message)) = ws.next().await {
-                    match message {
-                        Message::Text(_) | Message::Binary(_) => {
-                            if ws.send(message).await.is_err() {
-                                break;
-                            }
-                        }
-                        Message::Close(_) => break,
-                        _ => {}
+                    let data = message.is_text() || message.is_binary();
+                    if message.is_close() || (data && ws.send(message).await.is_err()) {
+                        break;
                     }
                 }
             }
@@ -763,7 +758,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
     match roll {
         // Valid, from the pool (cache hits after the first use).
         0..=39 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let req = get(soak, "/api/orders?x=1", &t.token);
             run(
                 soak,
@@ -795,7 +790,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             }
         }
         50..=53 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let body = Bytes::from(vec![b'b'; 64 * 1024]);
             let req = request(
                 soak,
@@ -816,7 +811,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             .await;
         }
         54..=56 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let (kind, expect) = if t.admin {
                 ("admin_allowed", Expect::Allowed)
             } else {
@@ -869,7 +864,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             .await;
         }
         81..=82 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let big = "h".repeat(MAX_HEADER_BYTES + 1024);
             let req = request(
                 soak,
@@ -890,7 +885,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             .await;
         }
         83 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let auth = bearer(&t.token);
             let req = request(
                 soak,
@@ -911,7 +906,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             .await;
         }
         84 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let req = get(soak, "/api/a%2Fb", &t.token);
             run(
                 soak,
@@ -925,7 +920,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             .await;
         }
         85..=86 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let req = get(soak, "/reset-head", &t.token);
             run(
                 soak,
@@ -939,7 +934,7 @@ async fn one_request(soak: &Soak, client: &HttpClient) {
             .await;
         }
         87 => {
-            let Some(t) = soak.from_pool() else { return };
+            let Some(t) = soak.pooled() else { return };
             let req = get(soak, "/reset-body", &t.token);
             run(
                 soak,
@@ -1029,7 +1024,7 @@ async fn h2_batch(soak: &Soak) {
     for i in 0..8u32 {
         batch.push(async move {
             if i < 5 {
-                let Some(t) = soak.from_pool() else { return };
+                let Some(t) = soak.pooled() else { return };
                 let req = get(soak, "/api/h2", &t.token);
                 run(
                     soak,
@@ -1078,7 +1073,7 @@ async fn h2_batch(soak: &Soak) {
 /// refused handshake (401) without one.
 async fn ws_session(soak: &Soak, valid: bool) {
     let token = if valid {
-        soak.from_pool().map(|t| t.token)
+        soak.pooled().map(|t| t.token)
     } else {
         Some("not.a.token".to_owned())
     };
@@ -1332,7 +1327,7 @@ async fn revoke_one(soak: &Soak, round: u64) {
     };
     // Requests already holding the token finish first: its verdict may change under them.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let body = if round % 2 == 0 {
+    let body = if round.is_multiple_of(2) {
         json!({"issuer": "main", "jti": token.jti})
     } else {
         json!({"issuer": "main", "origin_jti": token.origin_jti})
@@ -1381,7 +1376,7 @@ async fn toggle_status(soak: &Soak, generation: u64) -> Option<u16> {
 /// configuration left in force.
 async fn change_config(soak: &Soak, layout: &Layout, pid: u32, round: u64) {
     let old = round - 1;
-    if round % 3 == 0 {
+    if round.is_multiple_of(3) {
         let refused_before = metric(soak, "tokengate_config_reloads_total{result=\"error\"}").await;
         layout.write_config(&layout.config(round).replace(
             "token_use: [access, id]",
@@ -1406,7 +1401,7 @@ async fn change_config(soak: &Soak, layout: &Layout, pid: u32, round: u64) {
         );
     }
     layout.write_config(&layout.config(round));
-    let how = if round % 2 == 0 {
+    let how = if round.is_multiple_of(2) {
         let _ = std::process::Command::new("kill")
             .args(["-HUP", &pid.to_string()])
             .status();
@@ -1714,7 +1709,7 @@ async fn soak(args: Args) -> i32 {
                 tokio::time::sleep(Duration::from_secs(4)).await;
                 let soak = soak.clone();
                 tokio::spawn(async move {
-                    let Some(t) = soak.from_pool() else { return };
+                    let Some(t) = soak.pooled() else { return };
                     let req = get(&soak, "/slow", &t.token);
                     run(
                         &soak,
