@@ -1,6 +1,6 @@
 //! Writes the seed corpora under `fuzz/seeds/<target>/` from the test fixtures: tokens
 //! signed by the fixture key (valid until 2096), paths, original-request headers, JWKS
-//! documents, the shipped configuration files and revocation requests.
+//! documents, the shipped configuration files, revocation requests and identity claims.
 //! `cargo run --manifest-path fuzz/Cargo.toml --example seeds`
 
 use std::path::Path;
@@ -75,4 +75,11 @@ fn main() {
     write("pem_key", "dev", alb.public_pem().expect("ec key").as_bytes());
     write("pem_key", "rsa", include_bytes!("../../tests/fixtures/keys/issuer-rsa2048.pub.pem"));
     write("pem_key", "json", b"{\"keys\": []}");
+    // Mode byte (even: a string claim; odd: a JSON claim), then the claim.
+    for (i, seed) in [&b"\0alice"[..], b"\0a\r\nx-auth-sub: root 50% \x7f Zo\xC3\xAB",
+        b"\0sales,emea%2C", b"\x01[\"sales,emea\",\"users\",\"50%\",\"\"]",
+        b"\x01{\"a\":[1,null],\"k\":\"v,w\\n\\u007f\"}", b"\x01[1,true,null,{\"a\":[1,2]},[\"x\"]]",
+        b"\x011e300", b"\x01\"\\u0000%\\t\""].iter().enumerate() {
+        write("identity_header", &i.to_string(), seed);
+    }
 }
