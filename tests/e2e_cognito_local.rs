@@ -9,10 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/ports.rs"]
-mod ports;
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/ports.rs"]
+mod ports;
 
 #[path = "support/cognito_api.rs"]
 mod cognito_api;

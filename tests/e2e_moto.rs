@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/ports.rs"]
-mod ports;
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/ports.rs"]
+mod ports;
 
 #[path = "support/cognito_api.rs"]
 mod cognito_api;

@@ -17,10 +17,10 @@ macro_rules! require_redis {
 
 #[path = "redis/net.rs"]
 mod net;
-#[path = "redis/replicas.rs"]
-mod replicas;
 #[path = "support/ports.rs"]
 mod ports;
+#[path = "redis/replicas.rs"]
+mod replicas;
 #[path = "redis/server.rs"]
 mod server;
 
