@@ -3,7 +3,7 @@
 # with JWKS rotation, a JWKS outage, configuration changes (SIGHUP and file), revocations,
 # upstream faults, WebSocket and h2c streams, slow clients and random-kid floods. The driver
 # is examples/soak.rs (its header lists every criterion); it prints a Markdown report and
-# exits non-zero when any criterion fails. Not part of the test suite; CI runs a 2-minute one.
+# exits non-zero when any criterion fails. Not part of the test suite; CI does not run it yet (see .ci/run).
 #   SOAK_SECONDS=1800 bench/soak.sh            # BENCHMARKS.md, "Soak"
 #   SOAK_RPS=150        requests per second the driver aims at
 #   SOAK_REPORT=file    also write the report there
