@@ -121,16 +121,11 @@ impl Revocations {
         client_claim: &str,
         now_ms: u64,
     ) -> Result<(), Refusal> {
-        if !self.is_loaded() {
-            return Err(Refusal::Unavailable);
-        }
-        if self.on_unavailable == OnUnavailable::Deny && self.is_lagging(now_ms) {
-            return Err(Refusal::Unavailable);
-        }
-        self.set
-            .load()
-            .check(issuer, claims, client_claim)
-            .map_err(Refusal::Revoked)
+        self.check_claims(
+            issuer,
+            &RevocationClaims::read(claims, client_claim),
+            now_ms,
+        )
     }
 
     /// [`Revocations::check`] of claims read once, when the token was verified.

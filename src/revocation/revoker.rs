@@ -90,14 +90,7 @@ impl Revoker {
         token_use: Option<TokenUse>,
         now: SystemTime,
     ) -> Result<(), Refusal> {
-        let client_claim = match token_use {
-            Some(TokenUse::Access) => "client_id",
-            Some(TokenUse::Id) | None => "aud",
-        };
-        let now_ms = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        self.list.check(issuer, claims, client_claim, now_ms)
+        self.check_claims(issuer, &RevocationClaims::of(claims, token_use), now)
     }
 
     /// [`Revoker::check`] of the claims a verification read once
