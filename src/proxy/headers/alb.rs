@@ -4,32 +4,19 @@
 //! they are removed, since `-identity` is unsigned and a client can send any of them. Runs
 //! per request: no lock, no I/O.
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
 
-use super::fold::folded_starts_with;
+use super::fold::{folded_starts_with, remove_where};
 use super::reserved::X_AMZN_OIDC_FAMILY;
 
 /// Removes every header whose folded name starts with `x-amzn-oidc-`.
 pub fn strip_alb(headers: &mut HeaderMap) {
-    if !headers
-        .keys()
-        .any(|name| folded_starts_with(name.as_str(), X_AMZN_OIDC_FAMILY))
-    {
-        return;
-    }
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| folded_starts_with(name.as_str(), X_AMZN_OIDC_FAMILY))
-        .cloned()
-        .collect();
-    for name in doomed {
-        headers.remove(name);
-    }
+    remove_where(headers, |name| folded_starts_with(name, X_AMZN_OIDC_FAMILY));
 }
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
+    use http::{HeaderName, HeaderValue};
 
     use super::*;
 

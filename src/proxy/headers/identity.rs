@@ -6,7 +6,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
-use super::fold::{fold, folded_eq, folded_starts_with};
+use super::fold::{fold, folded_eq, folded_starts_with, remove_where};
 use super::reserved::IdentityHeader;
 use super::{hop_by_hop, set, HeaderError};
 use crate::auth::identity::encode;
@@ -119,14 +119,7 @@ impl HeaderRules {
     /// [`restore_upgrade`](super::restore_upgrade) after adding its own headers (WebSocket).
     pub fn strip_request(&self, headers: &mut HeaderMap) -> Option<HeaderValue> {
         let upgrade = hop_by_hop::strip(headers);
-        let doomed: Vec<HeaderName> = headers
-            .keys()
-            .filter(|name| self.is_reserved(name.as_str()))
-            .cloned()
-            .collect();
-        for name in doomed {
-            headers.remove(name);
-        }
+        remove_where(headers, |name| self.is_reserved(name));
         if self.strip_authorization {
             headers.remove(AUTHORIZATION);
             for name in &self.token_headers {
