@@ -79,12 +79,12 @@ fn decode(segment_b64: &str, segment: Segment) -> Result<Vec<u8>, ParseError> {
 /// before fetching (8-4-4-4-12 hexadecimal digits, either case): no other kid reaches the
 /// key server.
 pub fn is_uuid(kid: &str) -> bool {
-    let groups: Vec<&str> = kid.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+    // Checked on the request path: byte positions, no allocation.
+    kid.len() == 36
+        && kid.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// The header's `kid` when it is a UUID (the verify phase asks the key task for it).

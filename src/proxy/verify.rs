@@ -48,12 +48,12 @@ pub(crate) async fn verify(
         CacheUse::Miss => snapshot.cache_counters.1.inc(),
         CacheUse::Disabled => {}
     }
-    if let Some(issuer) = result
+    if let Some((index, issuer)) = result
         .as_ref()
         .err()
         .filter(|e| e.is_unknown_kid())
-        .and_then(|e| e.issuer())
-        .and_then(|i| snapshot.verifier.issuers().get(i))
+        .and_then(AuthError::issuer)
+        .and_then(|i| Some((i, snapshot.verifier.issuers().get(i)?)))
     {
         let jwks = &snapshot.config.jwks;
         let floor = jwks.min_refresh_interval;
@@ -76,13 +76,7 @@ pub(crate) async fn verify(
             let status = issuer.keys.status();
             if let Some(RefreshError::Fetch(e)) = &status.last_error {
                 if crate::jwks::alb::is_unavailable(e) {
-                    result = Err(AuthError::KeysUnavailable {
-                        issuer: result
-                            .as_ref()
-                            .err()
-                            .and_then(AuthError::issuer)
-                            .unwrap_or(0),
-                    });
+                    result = Err(AuthError::KeysUnavailable { issuer: index });
                 }
             }
         }
