@@ -29,12 +29,20 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// The multi-threaded runtime the serving commands run on; a failure is printed as one line.
+/// The runtime the serving commands run on; a failure is printed as one line. With one CPU
+/// available (`std::thread::available_parallelism`: the affinity mask and the cgroup CPU
+/// quota, so a sidecar limited to one CPU or less), a current-thread runtime: the same tasks
+/// without the work-stealing scheduler's cross-thread hand-offs, which cost CPU on every
+/// request when there is no second worker to steal (BENCHMARKS.md, "What we tried"). With
+/// more, a multi-threaded runtime with one worker per CPU.
 pub fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut builder = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    match builder.enable_all().build() {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("tokengate: cannot start the runtime: {e}");

@@ -6,6 +6,12 @@ use clap::Parser;
 use tokengate::cli::{Cli, Command};
 use tokengate::cmd;
 
+/// mimalloc instead of glibc malloc: the request path allocates and frees many small
+/// blocks (header values, boxed bodies, futures); BENCHMARKS.md, "What we tried", has the
+/// measured difference.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::USER_AGENT;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -42,11 +42,25 @@ use crate::proxy::trace::RequestTrace;
 use crate::proxy::verify::verify;
 
 /// What the accept loop knows about the connection a request came on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Conn {
     pub client_ip: IpAddr,
+    /// `client_ip` as `X-Forwarded-For` writes it ([`headers::client_address`]), made once
+    /// per connection.
+    pub forwarded_for: HeaderValue,
     /// Whether the listener speaks TLS, for `X-Forwarded-Proto`.
     pub tls: bool,
+}
+
+impl Conn {
+    /// A connection from `client_ip`, over TLS or not.
+    pub fn new(client_ip: IpAddr, tls: bool) -> Conn {
+        Conn {
+            client_ip,
+            forwarded_for: headers::client_address(client_ip),
+            tls,
+        }
+    }
 }
 
 /// The outer handler: always answers, and always logs (when the response body is done);
@@ -280,7 +294,7 @@ async fn forward(
     if !upstream.http2() {
         headers::join_cookies(&mut parts.headers).map_err(Reject::BadHeaders)?;
     }
-    headers::set_forwarded(&mut parts.headers, conn.client_ip, conn.tls, host)
+    headers::set_forwarded(&mut parts.headers, &conn.forwarded_for, conn.tls, host)
         .map_err(Reject::BadHeaders)?;
     log.trace
         .set_upstream(&mut parts.headers)

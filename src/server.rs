@@ -109,10 +109,7 @@ pub async fn serve(
             let permit = Arc::new(permit);
             match tls {
                 None => {
-                    let conn = Conn {
-                        client_ip: peer.ip(),
-                        tls: false,
-                    };
+                    let conn = Conn::new(peer.ip(), false);
                     drive(&shared, stream, conn, Activity::new(false), &permit).await;
                 }
                 Some(tls) => {
@@ -120,10 +117,7 @@ pub async fn serve(
                     match tokio::time::timeout(shared.config.header_read_timeout, handshake).await {
                         Ok(Ok(stream)) => {
                             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                            let conn = Conn {
-                                client_ip: peer.ip(),
-                                tls: true,
-                            };
+                            let conn = Conn::new(peer.ip(), true);
                             drive(&shared, stream, conn, Activity::new(h2), &permit).await;
                         }
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
@@ -173,6 +167,7 @@ async fn drive<I>(
     let app = Arc::clone(&shared.app);
     let watched = Arc::clone(&activity);
     let slot = Slot::new(Arc::clone(permit), shared.cut.clone());
+    let client_ip = conn.client_ip;
     let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         // hyper puts `OnUpgrade` only in requests that ask to upgrade (HTTP/1.1).
         if request
@@ -184,6 +179,7 @@ async fn drive<I>(
         }
         let guard = watched.enter();
         let app = Arc::clone(&app);
+        let conn = conn.clone();
         async move {
             let response = proxy::handle(app, conn, request).await;
             response.map(|r| r.map(|body| Guarded::new(body, guard)))
@@ -226,7 +222,7 @@ async fn drive<I>(
             () = tokio::time::sleep_until(wake), if !draining => {
                 match activity.deadline(head, idle) {
                     Some((at, Expiry::SlowHead)) if at <= Instant::now() => {
-                        tracing::debug!(client = %conn.client_ip, "request head too slow; connection closed");
+                        tracing::debug!(client = %client_ip, "request head too slow; connection closed");
                         return;
                     }
                     Some((at, Expiry::Idle)) if at <= Instant::now() => {

@@ -19,7 +19,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 pub use alb::strip_alb;
 pub use cookie::join_cookies;
-pub use forwarded::{request_host, set_forwarded, set_host};
+pub use forwarded::{client_address, request_host, set_forwarded, set_host};
 pub use hop_by_hop::{restore_upgrade, strip_response};
 pub use identity::HeaderRules;
 pub use reserved::{X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};

@@ -29,6 +29,18 @@ pub fn restore_upgrade(headers: &mut HeaderMap, upgrade: HeaderValue) -> Result<
 /// `te: trailers`. Returns the `Upgrade` value when `Connection` named `upgrade` and exactly
 /// one `Upgrade` was sent.
 pub fn strip(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    // One pass over the names finds which of the list are present: most requests carry none
+    // and most responses one (`connection`), so only those are looked up and removed (each
+    // lookup hashes the name; this function ran on every request and response).
+    let mut present = HOP_BY_HOP.map(|_| false);
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+            present[i] = true;
+        }
+    }
+    if !present.contains(&true) {
+        return None;
+    }
     let te_trailers = {
         let mut values = headers.get_all(TE).iter().peekable();
         values.peek().is_some()
@@ -59,8 +71,10 @@ pub fn strip(headers: &mut HeaderMap) -> Option<HeaderValue> {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
+    for (name, present) in HOP_BY_HOP.iter().zip(present) {
+        if present {
+            headers.remove(name);
+        }
     }
     if te_trailers {
         // Removing TE freed at least one slot, so this insert cannot hit the size limit.

@@ -191,7 +191,7 @@ fn connection_cannot_remove_or_alter_what_tokengate_sets() {
         .unwrap();
     set_forwarded(
         &mut headers,
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
+        &client_address(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))),
         true,
         host,
     )
@@ -348,7 +348,13 @@ fn a_named_token_header_goes_with_authorization_when_it_is_stripped() {
 #[test]
 fn x_forwarded_for_is_appended_to_every_incoming_value() {
     let mut headers = request(&[("x-forwarded-for", "a, b"), ("x-forwarded-for", "c")]);
-    set_forwarded(&mut headers, IpAddr::V4(Ipv4Addr::LOCALHOST), false, None).unwrap();
+    set_forwarded(
+        &mut headers,
+        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        false,
+        None,
+    )
+    .unwrap();
     assert_eq!(get(&headers, "x-forwarded-for"), [b"a, b, c, 127.0.0.1"]);
     assert_eq!(get(&headers, "x-forwarded-proto"), [b"http"]);
 }
@@ -357,10 +363,16 @@ fn x_forwarded_for_is_appended_to_every_incoming_value() {
 fn x_forwarded_for_is_set_when_absent_and_ipv4_mapped_addresses_are_unmapped() {
     let mut headers = HeaderMap::new();
     let mapped = IpAddr::V6(Ipv4Addr::new(198, 51, 100, 1).to_ipv6_mapped());
-    set_forwarded(&mut headers, mapped, false, None).unwrap();
+    set_forwarded(&mut headers, &client_address(mapped), false, None).unwrap();
     assert_eq!(get(&headers, "x-forwarded-for"), [b"198.51.100.1"]);
     let mut headers = HeaderMap::new();
-    set_forwarded(&mut headers, IpAddr::V6(Ipv6Addr::LOCALHOST), false, None).unwrap();
+    set_forwarded(
+        &mut headers,
+        &client_address(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        false,
+        None,
+    )
+    .unwrap();
     assert_eq!(get(&headers, "x-forwarded-for"), [b"::1"]);
 }
 
@@ -372,11 +384,23 @@ fn client_forwarded_proto_and_host_are_replaced() {
         ("x-forwarded-host", "evil2.example"),
     ]);
     let host = Some(HeaderValue::from_static("api.example.com"));
-    set_forwarded(&mut headers, IpAddr::V4(Ipv4Addr::LOCALHOST), false, host).unwrap();
+    set_forwarded(
+        &mut headers,
+        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        false,
+        host,
+    )
+    .unwrap();
     assert_eq!(get(&headers, "x-forwarded-proto"), [b"http"]);
     assert_eq!(get(&headers, "x-forwarded-host"), [b"api.example.com"]);
     let mut headers = request(&[("x-forwarded-host", "evil.example")]);
-    set_forwarded(&mut headers, IpAddr::V4(Ipv4Addr::LOCALHOST), false, None).unwrap();
+    set_forwarded(
+        &mut headers,
+        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        false,
+        None,
+    )
+    .unwrap();
     assert!(headers.get(X_FORWARDED_HOST).is_none());
 }
 
