@@ -39,6 +39,7 @@ use crate::proxy::body::{full, Body, BoxError, Counted};
 use crate::proxy::headers::reserved::X_REQUEST_ID;
 use crate::proxy::log::{AccessLog, Logged};
 use crate::proxy::trace::RequestTrace;
+use crate::proxy::upstream::Dedicated;
 use crate::proxy::verify::verify;
 
 /// What the accept loop knows about the connection a request came on.
@@ -64,11 +65,13 @@ impl Conn {
 }
 
 /// The outer handler: always answers, and always logs (when the response body is done);
-/// every response carries the request's `x-request-id`.
+/// every response carries the request's `x-request-id`. `dedicated` is the connection's own
+/// upstream connection (used for HTTP/1 requests; see [`Dedicated`]).
 pub async fn handle(
     app: Arc<App>,
     conn: Conn,
     request: Request<Incoming>,
+    dedicated: &Dedicated,
 ) -> Result<Response<Logged<Body>>, Infallible> {
     let started = Instant::now();
     let _inflight = Inflight::enter(&app.metrics.inflight);
@@ -93,7 +96,7 @@ pub async fn handle(
     );
     let decided = match (sized, snapshot.config.mode) {
         (Err(e), _) => Err(Reject::HeadTooLarge(e)),
-        (Ok(()), Mode::Proxy) => forward(&app, &snapshot, conn, request, &mut log).await,
+        (Ok(()), Mode::Proxy) => forward(&app, &snapshot, conn, request, &mut log, dedicated).await,
         (Ok(()), Mode::Authz) => authz::check(&snapshot, request, &mut log).await,
     };
     let mut response = match decided {
@@ -229,6 +232,7 @@ async fn forward(
     conn: Conn,
     request: Request<Incoming>,
     log: &mut AccessLog,
+    dedicated: &Dedicated,
 ) -> Result<Response<Body>, Reject> {
     let Some(upstream) = &snapshot.upstream else {
         return Err(Reject::BadGateway);
@@ -319,7 +323,13 @@ async fn forward(
     let bytes_in = Arc::new(AtomicU64::new(0));
     log.bytes_in = Some(Arc::clone(&bytes_in));
     let body = Counted::new(body, bytes_in);
-    let result = upstream.send(Request::from_parts(parts, body)).await;
+    // An upgrade needs the pooled client's upgradable connection; HTTP/2 requests are
+    // served by other tasks than the connection's.
+    let dedicated =
+        (client_upgrade.is_none() && parts.version <= http::Version::HTTP_11).then_some(dedicated);
+    let result = upstream
+        .send(Request::from_parts(parts, body), dedicated)
+        .await;
     app.metrics
         .upstream_duration
         .observe(upstream_started.elapsed().as_secs_f64());

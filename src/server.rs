@@ -8,6 +8,7 @@ pub mod ext_authz;
 pub mod tls;
 pub mod watchdog;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::config::ServerConfig;
 use crate::proxy::tunnel::{self, Slot};
+use crate::proxy::upstream::Dedicated;
 use crate::proxy::{self, Conn};
 use crate::server::watchdog::{Activity, Expiry, Guarded, Watched};
 
@@ -168,6 +170,9 @@ async fn drive<I>(
     let watched = Arc::clone(&activity);
     let slot = Slot::new(Arc::clone(permit), shared.cut.clone());
     let client_ip = conn.client_ip;
+    // The connection's own upstream connection, driven below beside the connection.
+    let dedicated = Arc::new(Dedicated::default());
+    let for_requests = Arc::clone(&dedicated);
     let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         // hyper puts `OnUpgrade` only in requests that ask to upgrade (HTTP/1.1).
         if request
@@ -180,8 +185,9 @@ async fn drive<I>(
         let guard = watched.enter();
         let app = Arc::clone(&app);
         let conn = conn.clone();
+        let dedicated = Arc::clone(&for_requests);
         async move {
-            let response = proxy::handle(app, conn, request).await;
+            let response = proxy::handle(app, conn, request, &dedicated).await;
             response.map(|r| r.map(|body| Guarded::new(body, guard)))
         }
     });
@@ -209,7 +215,16 @@ async fn drive<I>(
         tokio::select! {
             // The connection first: it is what wakes this task nearly every time.
             biased;
-            result = connection.as_mut() => {
+            // The upstream connection before and after the downstream one: a response read
+            // upstream, and a request the downstream side just sent, are handled in one pass.
+            result = std::future::poll_fn(|cx| {
+                let _ = dedicated.poll_drive(cx);
+                let polled = connection.as_mut().poll(cx);
+                if polled.is_pending() {
+                    let _ = dedicated.poll_drive(cx);
+                }
+                polled
+            }) => {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "connection ended with an error");
                 }

@@ -1,13 +1,22 @@
 //! The one pooled upstream client, built at start-up: the upstream URI for a request, and
 //! sending with `connect_timeout` (-> 502) and `timeout` until the response head (-> 504).
+//! A downstream HTTP/1 connection also gets its own upstream connection ([`Dedicated`]),
+//! driven by its own task, from its second request on.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
+use hyper::client::conn::http1;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
 
 use crate::config::UpstreamConfig;
 use crate::connector::Connector;
@@ -32,14 +41,23 @@ pub enum UpstreamError {
 /// The upstream of proxy mode: where requests go and how long they may take.
 #[derive(Debug)]
 pub struct Upstream {
+    /// Tells this upstream from the one of another snapshot (a reload may change the URL):
+    /// a [`Dedicated`] connection is used only by the upstream that opened it.
+    id: u64,
     client: UpstreamClient,
     scheme: Scheme,
     authority: Authority,
     /// Prepended to every path; "" or "/prefix" without a trailing slash.
     prefix: String,
     timeout: Duration,
+    connect_timeout: Duration,
     http2: bool,
+    /// Plain `http` and HTTP/1.1: [`Dedicated`] connections may be used.
+    dedicated: bool,
 }
+
+/// Numbers `Upstream`s for [`Upstream::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The upstream connector; a CA bundle that became unreadable since validation is logged
 /// and the web PKI roots alone are used (so such an upstream fails with 502, never opens).
@@ -62,9 +80,12 @@ impl Upstream {
             .pool_timer(TokioTimer::new())
             .http2_only(config.http2)
             .build(connector(config));
+        let scheme = config.url.scheme().cloned().unwrap_or(Scheme::HTTP);
         Upstream {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             client,
-            scheme: config.url.scheme().cloned().unwrap_or(Scheme::HTTP),
+            dedicated: scheme == Scheme::HTTP && !config.http2,
+            scheme,
             // Validation guarantees an authority; an empty one fails every request with 502.
             authority: config
                 .url
@@ -73,6 +94,7 @@ impl Upstream {
                 .unwrap_or_else(|| Authority::from_static("invalid.invalid")),
             prefix: config.path_prefix().to_owned(),
             timeout: config.timeout,
+            connect_timeout: config.connect_timeout,
             http2: config.http2,
         }
     }
@@ -103,25 +125,218 @@ impl Upstream {
     }
 
     /// Sends the request; the response body streams back to the caller. `timeout` bounds
-    /// the wait for the response head, not the body.
+    /// the wait for the response head, not the body. With `dedicated` (the downstream
+    /// HTTP/1 connection's own, for a request that is no upgrade), a plain-http HTTP/1.1
+    /// upstream is reached over that connection; anything it could not send goes through
+    /// the pooled client.
     pub async fn send(
         &self,
         mut request: Request<Counted<Incoming>>,
+        dedicated: Option<&Dedicated>,
     ) -> Result<Response<Incoming>, UpstreamError> {
         *request.version_mut() = if self.http2 {
             Version::HTTP_2
         } else {
             Version::HTTP_11
         };
-        match tokio::time::timeout(self.timeout, self.client.request(request)).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => {
+        let sent = async {
+            let request = match dedicated.filter(|_| self.dedicated) {
+                Some(dedicated) => match self.send_dedicated(dedicated, request).await {
+                    Ok(response) => return Ok(response),
+                    Err(Unsent::Failed) => return Err(UpstreamError::Connect),
+                    Err(Unsent::Back(request)) => *request,
+                },
+                None => request,
+            };
+            self.client.request(request).await.map_err(|e| {
                 tracing::debug!(error = %e, connect = e.is_connect(), "upstream request failed");
-                Err(UpstreamError::Connect)
-            }
+                UpstreamError::Connect
+            })
+        };
+        match tokio::time::timeout(self.timeout, sent).await {
+            Ok(result) => result,
             Err(_) => Err(UpstreamError::Timeout {
                 after: self.timeout,
             }),
         }
+    }
+
+    /// The request over the downstream connection's own upstream connection, opened when
+    /// there is none (or the one there closed). `Unsent::Back` returns a request that was
+    /// not written: the first of a downstream connection (so that one request per connection
+    /// never costs a connect), or one the connection was not ready for.
+    async fn send_dedicated(
+        &self,
+        dedicated: &Dedicated,
+        mut request: Request<Counted<Incoming>>,
+    ) -> Result<Response<Incoming>, Unsent> {
+        let sender = {
+            // Never contended: the connection's one task makes its requests one at a time.
+            let Ok(mut state) = dedicated.state.try_lock() else {
+                return Err(Unsent::Back(Box::new(request)));
+            };
+            state.requests += 1;
+            if state.requests < 2 {
+                return Err(Unsent::Back(Box::new(request)));
+            }
+            if state.owner != self.id {
+                state.sender = None;
+                state.connection = None;
+                state.owner = self.id;
+            }
+            match state.sender.take() {
+                Some(sender) if sender.is_ready() => Some(sender),
+                // Still busy (a response body not read to its end): leave it be.
+                Some(sender) if !sender.is_closed() => {
+                    state.sender = Some(sender);
+                    return Err(Unsent::Back(Box::new(request)));
+                }
+                _ => None,
+            }
+        };
+        let mut sender = match sender {
+            Some(sender) => sender,
+            None => self.connect(dedicated).await?,
+        };
+        // What the pooled client does for a request that named no host (HTTP/1.0): `Host`
+        // is the upstream's authority, so both paths send the same head.
+        if !request.headers().contains_key(http::header::HOST) {
+            if let Ok(host) = http::HeaderValue::from_str(self.authority.as_str()) {
+                request.headers_mut().insert(http::header::HOST, host);
+            }
+        }
+        // hyper's HTTP/1 client writes the URI as given: origin-form (`/path?query`).
+        let absolute = std::mem::take(request.uri_mut());
+        if let Some(pq) = absolute.path_and_query() {
+            *request.uri_mut() = Uri::from(pq.clone());
+        }
+        match sender.try_send_request(request).await {
+            Ok(response) => {
+                if let Ok(mut state) = dedicated.state.try_lock() {
+                    if state.owner == self.id && state.sender.is_none() {
+                        state.sender = Some(sender);
+                    }
+                }
+                Ok(response)
+            }
+            Err(mut e) => match e.take_message() {
+                Some(mut request) => {
+                    *request.uri_mut() = absolute;
+                    Err(Unsent::Back(Box::new(request)))
+                }
+                None => {
+                    tracing::debug!(error = %e.error(), "upstream request failed");
+                    Err(Unsent::Failed)
+                }
+            },
+        }
+    }
+
+    /// Opens the downstream connection's own upstream connection (TCP, no Nagle delay,
+    /// HTTP/1.1) and hands it to the connection's task to drive.
+    async fn connect(
+        &self,
+        dedicated: &Dedicated,
+    ) -> Result<http1::SendRequest<Counted<Incoming>>, Unsent> {
+        let host = self.authority.host();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = self.authority.port_u16().unwrap_or(80);
+        let stream = match tokio::time::timeout(
+            self.connect_timeout,
+            TcpStream::connect((host, port)),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "upstream connect failed");
+                return Err(Unsent::Failed);
+            }
+            Err(_) => {
+                tracing::debug!("upstream connect timed out");
+                return Err(Unsent::Failed);
+            }
+        };
+        if stream.set_nodelay(true).is_err() {
+            tracing::debug!("could not set TCP_NODELAY upstream");
+        }
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| Unsent::Failed)?;
+        let Ok(mut state) = dedicated.state.try_lock() else {
+            return Err(Unsent::Failed);
+        };
+        state.connection = Some(Box::pin(connection));
+        if let Some(waker) = state.waker.take() {
+            waker.wake();
+        }
+        Ok(sender)
+    }
+}
+
+/// Why [`Upstream::send_dedicated`] gave no response.
+enum Unsent {
+    /// Not written: the pooled client may send it (boxed: a cold path).
+    Back(Box<Request<Counted<Incoming>>>),
+    /// Connecting failed, or the request was written and no response came (502).
+    Failed,
+}
+
+type DedicatedConnection = http1::Connection<TokioIo<TcpStream>, Counted<Incoming>>;
+
+/// A downstream HTTP/1 connection's own upstream connection: requests on it skip the
+/// pooled client's checkout and the hand-off to a connection task, since the downstream
+/// connection's task drives this one too ([`Dedicated::poll_drive`]). Dropped (and so
+/// closed) with the downstream connection.
+#[derive(Default)]
+pub struct Dedicated {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Dedicated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dedicated").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Requests of the downstream connection that asked for it.
+    requests: u64,
+    /// The [`Upstream::id`] that `sender` and `connection` belong to.
+    owner: u64,
+    sender: Option<http1::SendRequest<Counted<Incoming>>>,
+    connection: Option<Pin<Box<DedicatedConnection>>>,
+    /// The driving task, woken when a connection is put here.
+    waker: Option<Waker>,
+}
+
+impl Dedicated {
+    /// Drives the upstream connection (reads, writes, its end); never ready. Called by the
+    /// downstream connection's task beside the downstream connection.
+    pub fn poll_drive(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let Ok(mut state) = self.state.try_lock() else {
+            // Only another thread's request could hold it, for an instant: look again.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        if let Some(connection) = state.connection.as_mut() {
+            if let Poll::Ready(result) = connection.as_mut().poll(cx) {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "upstream connection ended with an error");
+                }
+                state.connection = None;
+                state.sender = None;
+            }
+        }
+        if state.connection.is_none()
+            && !state
+                .waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            state.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }

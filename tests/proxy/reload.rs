@@ -330,3 +330,34 @@ fn an_open_keep_alive_connection_follows_an_upstream_change() {
     let (status, _) = exchange(&mut conn, &raw);
     assert_eq!(status, 502, "the new upstream, not the old connection");
 }
+
+/// A request that names no host (HTTP/1.0 without `Host`) reaches the upstream with the
+/// upstream's authority as `Host`, on the connection's first request (the pooled client) and
+/// on its later ones (the connection's own upstream connection) alike.
+#[test]
+fn a_request_without_host_gets_the_upstream_authority_on_every_request_of_a_connection() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let echo = start_echo();
+    let routes = "  - match: { path_prefix: / }\n";
+    let tg = Tokengate::start(&config(echo, &issuer("main", &jwks), routes), true);
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
+    let mut conn = std::net::TcpStream::connect(tg.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    for i in 0..3 {
+        let raw = format!(
+            "GET /h{i} HTTP/1.0\r\nConnection: keep-alive\r\n{}\r\n\r\n",
+            bearer(&token)
+        );
+        let (status, body) = exchange(&mut conn, &raw);
+        assert_eq!(status, 200, "request {i}");
+        let echoed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(echoed["path"], format!("/h{i}"), "request {i}");
+        assert_eq!(
+            echoed["headers"]["host"],
+            json!([echo.to_string()]),
+            "request {i}"
+        );
+    }
+}

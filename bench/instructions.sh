@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# User-space instructions per request, counted by valgrind's callgrind: the one measure of the
+# proxy path that does not move with the machine's load (instructions are counted, not timed;
+# the kernel's share and cache misses are not in it: bench/load.sh measures those).
+# For each server: 2 s of wrk as warm-up, then callgrind's counters zeroed, SECONDS of wrk
+# (1 thread, 64 keep-alive connections, a valid Cognito-shaped RS256 access token), the
+# counters dumped, and their total divided by the requests wrk counted.
+#   nginx        nginx plain reverse proxy (proxy_pass, upstream keep-alive): the reference
+#   none         tokengate, a route with `auth: none` (pure proxying)
+#   cache        tokengate with the verified-token cache
+#   nocache      tokengate with `cache_entries: 0` (an RSA-2048 check per request)
+# Usage: [BASE_BIN=path] [TG_BIN=path] [KEEP=dir] bench/instructions.sh [seconds, default 3]
+#   BASE_BIN: another tokengate binary counted the same way (rows `@base`), for an A/B;
+#   TG_BIN: count this binary instead of building one; KEEP: keep the callgrind files there
+#   (`callgrind_annotate --inclusive=yes FILE` shows where the instructions go).
+# Needs: valgrind, nginx, wrk, openssl, curl, taskset (BENCHMARKS.md, "Instructions").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${1:-3}"
+for tool in valgrind callgrind_control callgrind_annotate nginx wrk openssl curl taskset; do
+  command -v "$tool" >/dev/null || { echo "bench/instructions.sh needs $tool" >&2; exit 1; }
+done
+if [ -n "${TG_BIN:-}" ]; then BIN="$TG_BIN"; else
+  cargo build --release --locked -q
+  BIN="$PWD/target/release/tokengate"
+fi
+WORK="$(mktemp -d)"
+chmod 755 "$WORK"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# --- a signing key, its JWKS and a token (openssl only), as bench/load.sh ---
+KEY=tests/fixtures/keys/issuer-rsa2048.pem
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+N=$(openssl rsa -in "$KEY" -noout -modulus 2>/dev/null | cut -d= -f2 | xxd -r -p | b64url)
+mkdir -p "$WORK/www/pool/.well-known"
+printf '{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","use":"sig","n":"%s","e":"AQAB"}]}' "$N" \
+  > "$WORK/www/pool/.well-known/jwks.json"
+chmod -R a+rX "$WORK/www"
+ISS="http://127.0.0.1:18281/pool"
+NOW=$(date +%s)
+HEADER=$(printf '{"alg":"RS256","kid":"k1","typ":"JWT"}' | b64url)
+PAYLOAD=$(printf '{"sub":"5f2c-41d0","iss":"%s","token_use":"access","client_id":"bench","username":"alice","scope":"openid","cognito:groups":["admin"],"exp":%d,"iat":%d}' "$ISS" $((NOW + 7200)) "$NOW" | b64url)
+SIG=$(printf '%s.%s' "$HEADER" "$PAYLOAD" | openssl dgst -sha256 -sign "$KEY" -binary | b64url)
+AUTH="Authorization: Bearer $HEADER.$PAYLOAD.$SIG"
+
+cat > "$WORK/upstream.conf" <<NGINX
+worker_processes 1; daemon off; pid $WORK/upstream.pid; error_log $WORK/upstream.err;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:18281; root $WORK/www;
+    location /pool/ { }
+    location / { return 200 "ok\n"; } } }
+NGINX
+cat > "$WORK/proxy.conf" <<NGINX
+worker_processes 1; master_process off; daemon off; pid $WORK/proxy.pid; error_log $WORK/proxy.err;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream up { server 127.0.0.1:18281; keepalive 64; }
+  server { listen 127.0.0.1:18282;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+taskset -c 0 nginx -c "$WORK/upstream.conf" -p "$WORK" & PIDS+=($!)
+
+# Counts one server: $1 row name, $2 pid (under callgrind), $3 URL.
+count() {
+  taskset -c 0 wrk -t1 -c64 -d2s -H "$AUTH" "$3" >/dev/null
+  callgrind_control -z "$2" >/dev/null 2>&1
+  local out n file ir
+  out=$(taskset -c 0 wrk -t1 -c64 -d"${SECS}s" -H "$AUTH" "$3")
+  callgrind_control -d "$2" >/dev/null 2>&1
+  sleep 1
+  n=$(echo "$out" | awk '/requests in/ { print $1 }')
+  file=$(ls -t "$WORK"/cg-"$2".out.* | head -1)
+  ir=$(callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$file" "$KEEP/$1.callgrind"; fi
+  if [ -z "$n" ] || [ "$n" = 0 ] || [ -z "$ir" ]; then echo "$1: no count (wrk: $out)" >&2; exit 1; fi
+  awk -v n="$n" -v ir="$ir" -v name="$1" 'BEGIN { printf "%-16s %8d requests %9.0f instructions/request\n", name, n, ir / n }'
+}
+under_callgrind() { # $1 out prefix, rest: the command; prints the pid
+  taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-%p.out" "${@:2}" \
+    > "$WORK/$1.log" 2>&1 &
+  echo $!
+}
+ready() { # $1 admin port
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done
+  echo "tokengate never became ready under valgrind" >&2; exit 1
+}
+
+pid=$(under_callgrind nginx nginx -c "$WORK/proxy.conf" -p "$WORK"); PIDS+=("$pid")
+sleep 3
+count nginx "$pid" http://127.0.0.1:18282/
+kill "$pid"
+
+port=18283
+measure_tg() { # $1 label suffix, $2 binary
+  local cache
+  for cache in 65536 0; do
+    cat > "$WORK/tg-$port.yaml" <<YAML
+mode: proxy
+server: { listen: 127.0.0.1:$port, header_read_timeout: 120s }
+admin: { listen: 127.0.0.1:$((port + 100)) }
+upstream: { url: http://127.0.0.1:18281 }
+issuers:
+  - name: bench
+    cognito: { issuer: '$ISS' }
+    client_ids: [bench]
+token: { cache_entries: $cache }
+routes:
+  - { match: { path_prefix: /open }, auth: none }
+  - { match: { path_prefix: / } }
+log: { access_log: false, level: warn }
+YAML
+    local tg
+    tg=$(under_callgrind "tg-$port" "$2" run --config "$WORK/tg-$port.yaml"); PIDS+=("$tg")
+    ready $((port + 100))
+    if [ "$cache" = 0 ]; then
+      count "nocache$1" "$tg" "http://127.0.0.1:$port/"
+    else
+      count "none$1" "$tg" "http://127.0.0.1:$port/open"
+      count "cache$1" "$tg" "http://127.0.0.1:$port/"
+    fi
+    kill "$tg"
+    port=$((port + 1))
+  done
+}
+measure_tg "" "$BIN"
+if [ -n "${BASE_BIN:-}" ]; then measure_tg "@base" "$BASE_BIN"; fi
