@@ -142,3 +142,72 @@ fn sigterm_under_64_keep_alive_clients_loses_no_request_sent_before_it() {
     );
     assert!(tg.output().contains("all connections drained"));
 }
+
+/// A sidecar limited to one CPU (here: the affinity mask) runs tokengate's current-thread
+/// runtime. Everything that runs beside requests still works there: a new kid's refetch
+/// (parsed on a blocking thread), a SIGHUP reload, keep-alive clients on their own upstream
+/// connections, and a SIGTERM drain that loses nothing and exits 0.
+#[test]
+fn on_one_cpu_keys_reloads_keep_alive_and_shutdown_all_work() {
+    use crate::faults::{keep_alive_get, KeepAlive};
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let upstream = start_echo();
+    let iss = jwks.issuer("p");
+    let config = |extra_route: &str| {
+        format!(
+            "server: {{ listen: LISTEN, shutdown_grace: 5s }}\nadmin: {{ listen: ADMIN }}\nupstream: {{ url: 'http://{upstream}' }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\njwks: {{ min_refresh_interval: 1s }}\nroutes:\n{extra_route}  - match: {{ path_prefix: / }}\n"
+        )
+    };
+    let mut tg = Tokengate::start_on_one_cpu(&config(""), true);
+    let status = |tg: &Tokengate, token: &str| tg.send(&get_with("/x", &[&bearer(token)])).status;
+    let token = key.sign(&access_claims(&iss, "a", &[]));
+    assert_eq!(status(&tg, &token), 200);
+    let forged = Signer::attacker_key().sign(&access_claims(&iss, "a", &[]));
+    assert_eq!(status(&tg, &forged), 401);
+
+    // A new kid: published, then fetched on the first token that names it.
+    let rotated = Signer::from_pem("k2", include_str!("../fixtures/keys/attacker-rsa2048.pem"));
+    jwks.body.store(std::sync::Arc::new(bytes::Bytes::from(
+        json!({"keys": [key.jwk(), rotated.jwk()]}).to_string(),
+    )));
+    std::thread::sleep(Duration::from_millis(1100));
+    let new_token = rotated.sign(&access_claims(&iss, "a", &[]));
+    assert_eq!(status(&tg, &new_token), 200, "{}", tg.output());
+
+    // A reload: a route that needs no token.
+    assert_eq!(tg.send(&get("/open")).status, 401);
+    tg.rewrite_config(&config(
+        "  - { match: { path_prefix: /open }, auth: none }\n",
+    ));
+    tg.signal("-HUP");
+    within(Duration::from_secs(5), "the reload", || {
+        tg.send(&get("/open")).status == 200
+    });
+
+    // Keep-alive clients, then SIGTERM: every request sent before it is answered.
+    let addr = tg.addr;
+    let request = keep_alive_get("/load", &[&bearer(&token)]);
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let request = request.clone();
+            std::thread::spawn(move || {
+                let mut conn = KeepAlive::connect(addr).unwrap();
+                let mut answered = 0;
+                while let Ok(answer) = conn.exchange(&request) {
+                    assert_eq!(answer.status, 200);
+                    answered += 1;
+                    if answer.close {
+                        break;
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    tg.signal("-TERM");
+    let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(answered > 8, "the clients were served: {answered}");
+    assert_eq!(tg.wait(Duration::from_secs(10)), Some(0), "{}", tg.output());
+}

@@ -329,6 +329,26 @@ impl Tokengate {
         ready: bool,
         lay_out: impl FnOnce(&std::path::Path, &str) -> PathBuf,
     ) -> Tokengate {
+        Tokengate::launch(config, ready, lay_out, None)
+    }
+
+    /// Like `start`, with the process allowed onto CPU 0 only (`taskset -c 0`, which execs
+    /// tokengate: the pid is tokengate's), as a sidecar limited to one CPU runs.
+    pub fn start_on_one_cpu(config: &str, ready: bool) -> Tokengate {
+        let lay_out = |dir: &std::path::Path, text: &str| {
+            let path = dir.join("tokengate.yaml");
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        Tokengate::launch(config, ready, lay_out, Some("0"))
+    }
+
+    fn launch(
+        config: &str,
+        ready: bool,
+        lay_out: impl FnOnce(&std::path::Path, &str) -> PathBuf,
+        cpus: Option<&str>,
+    ) -> Tokengate {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let text = config
@@ -344,7 +364,15 @@ impl Tokengate {
         let config_path = lay_out(&dir, &text);
         let log = dir.join("output.log");
         let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(BIN)
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", cpus, BIN]);
+                taskset
+            }
+            None => Command::new(BIN),
+        };
+        let child = command
             .args(["run", "--config"])
             .arg(&config_path)
             .env_remove("RUST_LOG")
