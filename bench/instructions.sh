@@ -9,6 +9,8 @@
 #   none         tokengate, a route with `auth: none` (pure proxying)
 #   cache        tokengate with the verified-token cache
 #   nocache      tokengate with `cache_entries: 0` (an RSA-2048 check per request)
+#   flood        tokengate with cache, every request a well-formed token with a random
+#                unknown `kid` (401; the refetch floor allows one JWKS fetch), as load.sh's
 # Usage: [BASE_BIN=path] [TG_BIN=path] [KEEP=dir] bench/instructions.sh [seconds, default 3]
 #   BASE_BIN: another tokengate binary counted the same way (rows `@base`), for an A/B;
 #   TG_BIN: count this binary instead of building one; KEEP: keep the callgrind files there
@@ -44,6 +46,20 @@ HEADER=$(printf '{"alg":"RS256","kid":"k1","typ":"JWT"}' | b64url)
 PAYLOAD=$(printf '{"sub":"5f2c-41d0","iss":"%s","token_use":"access","client_id":"bench","username":"alice","scope":"openid","cognito:groups":["admin"],"exp":%d,"iat":%d}' "$ISS" $((NOW + 7200)) "$NOW" | b64url)
 SIG=$(printf '%s.%s' "$HEADER" "$PAYLOAD" | openssl dgst -sha256 -sign "$KEY" -binary | b64url)
 AUTH="Authorization: Bearer $HEADER.$PAYLOAD.$SIG"
+# The flood's tokens: 2,000 random kids (bench/load.sh makes the same).
+python3 - "$ISS" > "$WORK/flood.lua" <<'PY'
+import base64, json, secrets, sys, time
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+now = int(time.time())
+tokens = []
+for _ in range(2000):
+    h = b(json.dumps({"alg": "RS256", "kid": secrets.token_hex(8), "typ": "JWT"}).encode())
+    p = b(json.dumps({"sub": "x", "iss": sys.argv[1], "token_use": "access", "client_id": "bench",
+                      "exp": now + 7200, "iat": now}).encode())
+    tokens.append(f"{h}.{p}.{b(secrets.token_bytes(256))}")
+print("local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}")
+print('request = function() return wrk.format("GET", "/", {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]}) end')
+PY
 
 cat > "$WORK/upstream.conf" <<NGINX
 worker_processes 1; daemon off; pid $WORK/upstream.pid; error_log $WORK/upstream.err;
@@ -63,12 +79,14 @@ http { access_log off; keepalive_requests 1000000;
 NGINX
 taskset -c 0 nginx -c "$WORK/upstream.conf" -p "$WORK" & PIDS+=($!)
 
-# Counts one server: $1 row name, $2 pid (under callgrind), $3 URL.
+# Counts one server: $1 row name, $2 pid (under callgrind), $3 URL, $4 a wrk script (or none).
 count() {
-  taskset -c 0 wrk -t1 -c64 -d2s -H "$AUTH" "$3" >/dev/null
+  local load=(-H "$AUTH")
+  if [ -n "${4:-}" ]; then load=(-s "$4"); fi
+  taskset -c 0 wrk -t1 -c64 -d2s "${load[@]}" "$3" >/dev/null
   callgrind_control -z "$2" >/dev/null 2>&1
   local out n file ir
-  out=$(taskset -c 0 wrk -t1 -c64 -d"${SECS}s" -H "$AUTH" "$3")
+  out=$(taskset -c 0 wrk -t1 -c64 -d"${SECS}s" "${load[@]}" "$3")
   callgrind_control -d "$2" >/dev/null 2>&1
   sleep 1
   n=$(echo "$out" | awk '/requests in/ { print $1 }')
@@ -120,6 +138,7 @@ YAML
     else
       count "none$1" "$tg" "http://127.0.0.1:$port/open"
       count "cache$1" "$tg" "http://127.0.0.1:$port/"
+      count "flood$1" "$tg" "http://127.0.0.1:$port/" "$WORK/flood.lua"
     fi
     kill "$tg"
     port=$((port + 1))
