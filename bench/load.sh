@@ -14,6 +14,8 @@
 #   envoy-jwt-nc     the same without the JWT cache
 #   envoy-authz-tg   Envoy ext_authz (gRPC) calling tokengate in authz mode (with cache)
 #   envoy-authz-tg-nc  the same, tokengate authz with `cache_entries: 0`
+#   envoy-authz-http-tg  Envoy ext_authz over HTTP (http_service, path_prefix /ext, as
+#                    deploy/envoy/envoy-http.yaml) calling the same tokengate (with cache)
 # For each: requests/s, p50, p99 and CPU time per request (utime + stime of the serving
 # process(es) from /proc over the segment, divided by the requests wrk counted), each as a
 # ratio to nginx's of the same round. Per round also `openssl speed rsa2048` verify time on
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 DURATION="${1:-5}"
 CONNS=64
 RUNS="${RUNS:-3}"
-ALL_CASES="nginx tg-none tg-cache tg-nocache envoy envoy-jwt envoy-jwt-nc envoy-authz-tg envoy-authz-tg-nc"
+ALL_CASES="nginx tg-none tg-cache tg-nocache envoy envoy-jwt envoy-jwt-nc envoy-authz-tg envoy-authz-tg-nc envoy-authz-http-tg"
 CASES="${CASES:-$ALL_CASES}"
 WORK="$(mktemp -d)"
 chmod 755 "$WORK" # nginx workers (www-data) serve the JWKS file from here
@@ -83,7 +85,7 @@ taskset -c 1 nginx -c "$WORK/proxy.conf" -p "$WORK" & NGINX_PID=$!; PIDS+=($NGIN
 # --- tokengate: proxy with cache, proxy without, authz (gRPC) with and without ---
 tokengate_conf() { # $1 port, $2 cache entries, $3 mode
   local up="upstream: { url: http://127.0.0.1:18081 }" extra=""
-  if [ "$3" = authz ]; then up=""; extra="authz: { grpc_listen: 127.0.0.1:$(($1 + 200)) }"; fi
+  if [ "$3" = authz ]; then up=""; extra="authz: { grpc_listen: 127.0.0.1:$(($1 + 200)), path_prefix: /ext }"; fi
   cat > "$WORK/tg-$1.yaml" <<YAML
 mode: $3
 server: { listen: 127.0.0.1:$1, header_read_timeout: 120s }
@@ -193,6 +195,21 @@ authz_filter() { # $1 cluster
               failure_mode_allow: false
 YAML
 }
+authz_http_filter() { # $1 cluster, $2 port (tokengate's authz listener)
+  cat <<YAML
+          - name: envoy.filters.http.ext_authz
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+              transport_api_version: V3
+              failure_mode_allow: false
+              allowed_headers: { patterns: [ { exact: authorization } ] }
+              http_service:
+                server_uri: { uri: "http://127.0.0.1:$2", cluster: $1, timeout: 2s }
+                path_prefix: /ext
+                authorization_response:
+                  allowed_upstream_headers: { patterns: [ { prefix: x-auth- } ] }
+YAML
+}
 cluster() { # $1 name, $2 port, $3 "h2" or ""
   local proto=""
   [ "$3" = h2 ] && proto='
@@ -218,10 +235,12 @@ YAML
   envoy_listener envoy-jwt-nc 18092 "$(jwt_filters "")"
   envoy_listener envoy-authz-tg 18093 "$(authz_filter authz)"
   envoy_listener envoy-authz-tg-nc 18094 "$(authz_filter authz-nc)"
+  envoy_listener envoy-authz-http-tg 18095 "$(authz_http_filter authz-http 18087)"
   echo "  clusters:"
   cluster upstream 18081 ""
   cluster authz 18287 h2
   cluster authz-nc 18288 h2
+  cluster authz-http 18087 ""
 } > "$WORK/envoy.yaml"
 taskset -c 1 envoy -c "$WORK/envoy.yaml" --concurrency 1 --log-level warn > "$WORK/envoy.log" 2>&1 &
 ENVOY_PID=$!; PIDS+=($ENVOY_PID)
@@ -230,7 +249,7 @@ for i in $(seq 150); do
   [ "$i" = 150 ] && { echo "Envoy never became ready" >&2; cat "$WORK/envoy.log" >&2; exit 1; }
   sleep 0.2
 done
-for port in 18091 18092 18093 18094; do
+for port in 18091 18092 18093 18094 18095; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "http://127.0.0.1:$port/")
   [ "$code" = 200 ] || { echo "Envoy listener $port answered $code to the bench token" >&2; cat "$WORK/envoy.log" >&2; exit 1; }
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
@@ -252,6 +271,7 @@ case_def() {
     envoy-jwt-nc) echo "18092 / auth $ENVOY_PID" ;;
     envoy-authz-tg) echo "18093 / auth $ENVOY_PID,${PID_OF[authz]}" ;;
     envoy-authz-tg-nc) echo "18094 / auth $ENVOY_PID,${PID_OF[authz-nc]}" ;;
+    envoy-authz-http-tg) echo "18095 / auth $ENVOY_PID,${PID_OF[authz]}" ;;
     *) echo "unknown case $1" >&2; exit 1 ;;
   esac
 }
@@ -304,20 +324,26 @@ print('request = function() return wrk.format("GET", "/", {["Authorization"] = "
 PY
 fetches() { curl -s "http://127.0.0.1:18183/metrics" | awk '/^tokengate_jwks_fetches_total/ { s += $2 } END { print s + 0 }'; }
 flood_run() { # valid-token req/s alone, then beside a flood (16 connections) on the same core
-  local alone with flood before after
+  # Also how busy tokengate kept CPU 1 in each segment (%): below ~95 % the load generator
+  # on CPU 0 (two wrk processes and the upstream during the flood) was the limit.
+  local alone with flood before after t0 t1 t2 t3 started busy_alone busy_with
+  t0=$(ticks "${PID_OF[tg]}"); started=$(date +%s%N)
   alone=$(taskset -c 0 wrk -t1 -c48 -d"$DURATION"s -H "$AUTH" http://127.0.0.1:18083/ | awk '/Requests\/sec/ { print $2 }')
+  t1=$(ticks "${PID_OF[tg]}"); busy_alone=$(( (t1 - t0) * 100 * 1000000000 / HZ / ($(date +%s%N) - started) ))
   before=$(fetches)
+  t2=$(ticks "${PID_OF[tg]}"); started=$(date +%s%N)
   taskset -c 0 wrk -t1 -c16 -d"$DURATION"s -s "$WORK/flood.lua" http://127.0.0.1:18083/ > "$WORK/flood.out" &
   local fpid=$!
   with=$(taskset -c 0 wrk -t1 -c48 -d"$DURATION"s -H "$AUTH" http://127.0.0.1:18083/ | awk '/Requests\/sec/ { print $2 }')
   wait "$fpid"
+  t3=$(ticks "${PID_OF[tg]}"); busy_with=$(( (t3 - t2) * 100 * 1000000000 / HZ / ($(date +%s%N) - started) ))
   flood=$(awk '/Requests\/sec/ { print $2 }' "$WORK/flood.out")
   after=$(fetches)
-  echo "$alone $with $flood $((after - before))"
+  echo "$alone $with $flood $((after - before)) $busy_alone $busy_with"
 }
 
 declare -A R_RPS R_P99 R_CPU
-R_VERIFY=() R_EXCESS=() R_FLOOD=() R_AUTHZ=()
+R_VERIFY=() R_EXCESS=() R_FLOOD=() R_AUTHZ=() R_AUTHZ_HTTP=()
 for n in $(seq "$RUNS"); do
   echo
   echo "round $n of $RUNS, $(uptime | sed 's/.*load/load/')"
@@ -349,10 +375,15 @@ for n in $(seq "$RUNS"); do
     read -r _ J_RPS _ _ _ _ <<<"${RES[envoy-jwt-nc]}"
     R_AUTHZ+=("$(ratio "$A_RPS" "$J_RPS")")
   fi
+  if [ -n "${RES[envoy-authz-http-tg]:-}" ] && [ -n "${RES[envoy-jwt-nc]:-}" ]; then
+    read -r _ A_RPS _ _ _ _ <<<"${RES[envoy-authz-http-tg]}"
+    read -r _ J_RPS _ _ _ _ <<<"${RES[envoy-jwt-nc]}"
+    R_AUTHZ_HTTP+=("$(ratio "$A_RPS" "$J_RPS")")
+  fi
   if [ "${FLOOD:-1}" = 1 ]; then
-    read -r alone with flood nfetch <<<"$(flood_run)"
+    read -r alone with flood nfetch busy_alone busy_with <<<"$(flood_run)"
     R_FLOOD+=("$(ratio "$with" "$alone")")
-    echo "flood: valid req/s alone $alone, beside 16 connections of random-kid tokens $with ($(ratio "$with" "$alone")x); flood answered $flood req/s (all 401); JWKS fetches during the flood: $nfetch"
+    echo "flood: valid req/s alone $alone, beside 16 connections of random-kid tokens $with ($(ratio "$with" "$alone")x); flood answered $flood req/s (all 401); JWKS fetches during the flood: $nfetch; tokengate kept CPU 1 busy $busy_alone % alone, $busy_with % beside the flood"
   fi
 done
 
@@ -366,6 +397,7 @@ echo "targets:"
 [ -n "${R_RPS[tg-cache]:-}" ] && echo "  tg-cache rps/nginx $(echo "${R_RPS[tg-cache]}" | median) (>= 0.90); p99/nginx $(echo "${R_P99[tg-cache]}" | median) (<= 1.25)"
 [ ${#R_EXCESS[@]} -gt 0 ] && echo "  (tg-nocache - nginx) cpu/req in openssl verifies: $(echo "${R_EXCESS[*]}" | median) (<= 1.25); one verify: $(echo "${R_VERIFY[*]}" | median) us"
 [ ${#R_AUTHZ[@]} -gt 0 ] && echo "  envoy ext_authz->tokengate / envoy jwt_authn uncached rps: $(echo "${R_AUTHZ[*]}" | median) (>= 1.0)"
+[ ${#R_AUTHZ_HTTP[@]} -gt 0 ] && echo "  the same with ext_authz over HTTP: $(echo "${R_AUTHZ_HTTP[*]}" | median)"
 [ ${#R_FLOOD[@]} -gt 0 ] && echo "  valid rps beside a flood / alone: $(echo "${R_FLOOD[*]}" | median) (>= 0.80)"
 
 [ "${MEMORY:-1}" = 1 ] || exit 0
