@@ -2176,6 +2176,18 @@ async fn soak(args: Args) -> i32 {
     )
     .trim()
     .to_owned();
+    let version = std::process::Command::new(&args.tokengate)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .unwrap_or_default();
+    r += &format!("Binary: {version}\n\n");
     r += &format!("Soak: {seconds} s ({:.1} min) at ~{} requests/s, finished {date}; load average (1/5/15 min) at start {}, at end {}\n\n", seconds as f64 / 60.0, args.rps, uptime_start.split_whitespace().take(3).collect::<Vec<_>>().join(" "), uptime_end.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     r += &format!("Requests and checks: {total}, unexpected outcomes: {unexpected}\n\n| kind | total | unexpected | outcomes |\n| --- | ---: | ---: | --- |\n");
     for (kind, k) in &stats.kinds {
