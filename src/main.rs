@@ -6,13 +6,6 @@ use clap::Parser;
 use tokengate::cli::{Cli, Command};
 use tokengate::cmd;
 
-/// mimalloc instead of glibc malloc: the request path allocates and frees many small
-/// blocks (header values, boxed bodies, futures); BENCHMARKS.md, "What we tried", has the
-/// measured difference. Built with `no_thp`: with transparent huge pages (`madvise`, the
-/// Debian default) mimalloc's segments became 2 MiB pages and idle RSS went from 11 to 19 MiB.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
