@@ -32,51 +32,13 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# --- a signing key, its JWKS and a token (openssl only), as bench/load.sh ---
-KEY=tests/fixtures/keys/issuer-rsa2048.pem
-b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-N=$(openssl rsa -in "$KEY" -noout -modulus 2>/dev/null | cut -d= -f2 | xxd -r -p | b64url)
-mkdir -p "$WORK/www/pool/.well-known"
-printf '{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","use":"sig","n":"%s","e":"AQAB"}]}' "$N" \
-  > "$WORK/www/pool/.well-known/jwks.json"
-chmod -R a+rX "$WORK/www"
-ISS="http://127.0.0.1:18281/pool"
-NOW=$(date +%s)
-HEADER=$(printf '{"alg":"RS256","kid":"k1","typ":"JWT"}' | b64url)
-PAYLOAD=$(printf '{"sub":"5f2c-41d0","iss":"%s","token_use":"access","client_id":"bench","username":"alice","scope":"openid","cognito:groups":["admin"],"exp":%d,"iat":%d}' "$ISS" $((NOW + 7200)) "$NOW" | b64url)
-SIG=$(printf '%s.%s' "$HEADER" "$PAYLOAD" | openssl dgst -sha256 -sign "$KEY" -binary | b64url)
-AUTH="Authorization: Bearer $HEADER.$PAYLOAD.$SIG"
+# --- a signing key, its JWKS and a token; the nginx configurations (bench/common.sh) ---
+. bench/common.sh
+bench_token 18281
+bench_nginx_confs 18281 18282
 # The flood's tokens: 2,000 random kids (bench/load.sh makes the same).
-python3 - "$ISS" > "$WORK/flood.lua" <<'PY'
-import base64, json, secrets, sys, time
-b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-now = int(time.time())
-tokens = []
-for _ in range(2000):
-    h = b(json.dumps({"alg": "RS256", "kid": secrets.token_hex(8), "typ": "JWT"}).encode())
-    p = b(json.dumps({"sub": "x", "iss": sys.argv[1], "token_use": "access", "client_id": "bench",
-                      "exp": now + 7200, "iat": now}).encode())
-    tokens.append(f"{h}.{p}.{b(secrets.token_bytes(256))}")
-print("local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}")
-print('request = function() return wrk.format("GET", "/", {["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]}) end')
-PY
+bench_flood_lua
 
-cat > "$WORK/upstream.conf" <<NGINX
-worker_processes 1; daemon off; pid $WORK/upstream.pid; error_log $WORK/upstream.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:18281; root $WORK/www;
-    location /pool/ { }
-    location / { return 200 "ok\n"; } } }
-NGINX
-cat > "$WORK/proxy.conf" <<NGINX
-worker_processes 1; master_process off; daemon off; pid $WORK/proxy.pid; error_log $WORK/proxy.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream up { server 127.0.0.1:18281; keepalive 64; }
-  server { listen 127.0.0.1:18282;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-NGINX
 taskset -c 0 nginx -c "$WORK/upstream.conf" -p "$WORK" & PIDS+=($!)
 
 # Counts one server: $1 row name, $2 pid (under callgrind), $3 URL, $4 a wrk script (or none).

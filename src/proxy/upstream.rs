@@ -9,14 +9,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Request, Response, Uri, Version};
+use http::{HeaderValue, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 use hyper::client::conn::http1;
+use hyper_rustls::MaybeHttpsStream;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
+use tower_service::Service;
 
 use crate::config::UpstreamConfig;
 use crate::connector::Connector;
@@ -45,12 +48,16 @@ pub struct Upstream {
     /// a [`Dedicated`] connection is used only by the upstream that opened it.
     id: u64,
     client: UpstreamClient,
+    /// The pooled client's connector (connect timeout, no Nagle delay, DNS), which also
+    /// opens [`Dedicated`] connections.
+    connector: Connector,
     scheme: Scheme,
     authority: Authority,
+    /// The `Host` of an HTTP/1.1 request that named no host (HTTP/1.0); [`default_host`].
+    default_host: Option<HeaderValue>,
     /// Prepended to every path; "" or "/prefix" without a trailing slash.
     prefix: String,
     timeout: Duration,
-    connect_timeout: Duration,
     http2: bool,
     /// Plain `http` and HTTP/1.1: [`Dedicated`] connections may be used.
     dedicated: bool,
@@ -72,29 +79,43 @@ fn connector(config: &UpstreamConfig) -> crate::connector::Connector {
     }
 }
 
+/// The `Host` hyper's pooled client writes for a request without one: the upstream's host,
+/// with its port only when that is not the scheme's default (`http://app:80` -> `app`).
+fn default_host(scheme: &Scheme, authority: &Authority) -> Option<HeaderValue> {
+    let default_port = if *scheme == Scheme::HTTPS { 443 } else { 80 };
+    let host = match authority.port_u16() {
+        Some(port) if port != default_port => format!("{}:{port}", authority.host()),
+        _ => authority.host().to_owned(),
+    };
+    HeaderValue::from_str(&host).ok()
+}
+
 impl Upstream {
     /// The client and target for a validated `upstream` section; built once per snapshot.
     pub fn new(config: &UpstreamConfig) -> Upstream {
+        let connector = connector(config);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
             .http2_only(config.http2)
-            .build(connector(config));
+            .build(connector.clone());
         let scheme = config.url.scheme().cloned().unwrap_or(Scheme::HTTP);
+        // Validation guarantees an authority; an empty one fails every request with 502.
+        let authority = config
+            .url
+            .authority()
+            .cloned()
+            .unwrap_or_else(|| Authority::from_static("invalid.invalid"));
         Upstream {
+            default_host: default_host(&scheme, &authority),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             client,
+            connector,
             dedicated: scheme == Scheme::HTTP && !config.http2,
             scheme,
-            // Validation guarantees an authority; an empty one fails every request with 502.
-            authority: config
-                .url
-                .authority()
-                .cloned()
-                .unwrap_or_else(|| Authority::from_static("invalid.invalid")),
+            authority,
             prefix: config.path_prefix().to_owned(),
             timeout: config.timeout,
-            connect_timeout: config.connect_timeout,
             http2: config.http2,
         }
     }
@@ -134,11 +155,17 @@ impl Upstream {
         mut request: Request<Counted<Incoming>>,
         dedicated: Option<&Dedicated>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        *request.version_mut() = if self.http2 {
-            Version::HTTP_2
+        if self.http2 {
+            *request.version_mut() = Version::HTTP_2;
         } else {
-            Version::HTTP_11
-        };
+            *request.version_mut() = Version::HTTP_11;
+            // A request that named no host (HTTP/1.0) gets the upstream's authority, which
+            // hyper's pooled client would add itself: the same head on both paths.
+            if let (false, Some(host)) = (request.headers().contains_key(HOST), &self.default_host)
+            {
+                request.headers_mut().insert(HOST, host.clone());
+            }
+        }
         let sent = async {
             let request = match dedicated.filter(|_| self.dedicated) {
                 Some(dedicated) => match self.send_dedicated(dedicated, request).await {
@@ -196,15 +223,8 @@ impl Upstream {
         };
         let mut sender = match sender {
             Some(sender) => sender,
-            None => self.connect(dedicated).await?,
+            None => self.connect(dedicated, request.uri().clone()).await?,
         };
-        // What the pooled client does for a request that named no host (HTTP/1.0): `Host`
-        // is the upstream's authority, so both paths send the same head.
-        if !request.headers().contains_key(http::header::HOST) {
-            if let Ok(host) = http::HeaderValue::from_str(self.authority.as_str()) {
-                request.headers_mut().insert(http::header::HOST, host);
-            }
-        }
         // hyper's HTTP/1 client writes the URI as given: origin-form (`/path?query`).
         let absolute = std::mem::take(request.uri_mut());
         if let Some(pq) = absolute.path_and_query() {
@@ -232,37 +252,19 @@ impl Upstream {
         }
     }
 
-    /// Opens the downstream connection's own upstream connection (TCP, no Nagle delay,
-    /// HTTP/1.1) and hands it to the connection's task to drive.
+    /// Opens the downstream connection's own upstream connection to `uri`'s authority
+    /// through the pooled client's connector (`connect_timeout`, no Nagle delay) and hands
+    /// it to the connection's task to drive.
     async fn connect(
         &self,
         dedicated: &Dedicated,
+        uri: Uri,
     ) -> Result<http1::SendRequest<Counted<Incoming>>, Unsent> {
-        let host = self.authority.host();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = self.authority.port_u16().unwrap_or(80);
-        let stream = match tokio::time::timeout(
-            self.connect_timeout,
-            TcpStream::connect((host, port)),
-        )
-        .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "upstream connect failed");
-                return Err(Unsent::Failed);
-            }
-            Err(_) => {
-                tracing::debug!("upstream connect timed out");
-                return Err(Unsent::Failed);
-            }
-        };
-        if stream.set_nodelay(true).is_err() {
-            tracing::debug!("could not set TCP_NODELAY upstream");
-        }
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| Unsent::Failed)?;
+        let io = self.connector.clone().call(uri).await.map_err(|e| {
+            tracing::debug!(error = %e, "upstream connect failed");
+            Unsent::Failed
+        })?;
+        let (sender, connection) = http1::handshake(io).await.map_err(|_| Unsent::Failed)?;
         let Ok(mut state) = dedicated.state.try_lock() else {
             return Err(Unsent::Failed);
         };
@@ -282,7 +284,8 @@ enum Unsent {
     Failed,
 }
 
-type DedicatedConnection = http1::Connection<TokioIo<TcpStream>, Counted<Incoming>>;
+type DedicatedConnection =
+    http1::Connection<MaybeHttpsStream<TokioIo<TcpStream>>, Counted<Incoming>>;
 
 /// A downstream HTTP/1 connection's own upstream connection: requests on it skip the
 /// pooled client's checkout and the hand-off to a connection task, since the downstream
@@ -338,5 +341,23 @@ impl Dedicated {
             state.waker = Some(cx.waker().clone());
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_host_is_what_the_pooled_client_writes() {
+        let host = |scheme: Scheme, authority: &'static str| {
+            default_host(&scheme, &Authority::from_static(authority))
+        };
+        assert_eq!(host(Scheme::HTTP, "app:80").unwrap(), "app");
+        assert_eq!(host(Scheme::HTTP, "app:3000").unwrap(), "app:3000");
+        assert_eq!(host(Scheme::HTTP, "app").unwrap(), "app");
+        assert_eq!(host(Scheme::HTTPS, "app:443").unwrap(), "app");
+        assert_eq!(host(Scheme::HTTPS, "app:80").unwrap(), "app:80");
+        assert_eq!(host(Scheme::HTTP, "[::1]:8080").unwrap(), "[::1]:8080");
     }
 }

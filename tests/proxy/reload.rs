@@ -291,21 +291,49 @@ fn exchange(conn: &mut std::net::TcpStream, raw: &str) -> (u16, Vec<u8>) {
     (status, body)
 }
 
+/// One keep-alive connection to a tokengate in front of the echo upstream, with a valid
+/// token: (the JWKS server, the echo's address, tokengate, the token, the connection).
+struct KeepAliveScene {
+    jwks: JwksServer,
+    echo: std::net::SocketAddr,
+    tg: Tokengate,
+    token: String,
+    conn: std::net::TcpStream,
+}
+
+const ALL_ROUTES: &str = "  - match: { path_prefix: / }\n";
+
+fn keep_alive_scene() -> KeepAliveScene {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let echo = start_echo();
+    let tg = Tokengate::start(&config(echo, &issuer("main", &jwks), ALL_ROUTES), true);
+    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
+    let conn = std::net::TcpStream::connect(tg.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    KeepAliveScene {
+        jwks,
+        echo,
+        tg,
+        token,
+        conn,
+    }
+}
+
 /// From its second request on, a keep-alive connection reaches the upstream over its own
 /// upstream connection: every request still arrives as sent, and a reload to another
 /// upstream applies to the connection already open (its next request goes to the new one).
 #[test]
 fn an_open_keep_alive_connection_follows_an_upstream_change() {
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let echo = start_echo();
+    let KeepAliveScene {
+        jwks,
+        tg,
+        token,
+        mut conn,
+        ..
+    } = keep_alive_scene();
     let closed = free_port(); // nothing listens here: 502
-    let routes = "  - match: { path_prefix: / }\n";
-    let tg = Tokengate::start(&config(echo, &issuer("main", &jwks), routes), true);
-    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
-    let mut conn = std::net::TcpStream::connect(tg.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
     for i in 0..4 {
         let raw = format!(
             "POST /n{i}?q={i} HTTP/1.1\r\nHost: t\r\n{}\r\nContent-Length: 5\r\n\r\nhello",
@@ -318,7 +346,7 @@ fn an_open_keep_alive_connection_follows_an_upstream_change() {
         assert_eq!(echoed["method"], "POST");
     }
     let unreachable = std::net::SocketAddr::from(([127, 0, 0, 1], closed));
-    tg.rewrite_config(&config(unreachable, &issuer("main", &jwks), routes));
+    tg.rewrite_config(&config(unreachable, &issuer("main", &jwks), ALL_ROUTES));
     tg.signal("-HUP");
     within(Duration::from_secs(5), "the reload", || {
         tg.metric(OK) == 1.0
@@ -336,15 +364,14 @@ fn an_open_keep_alive_connection_follows_an_upstream_change() {
 /// on its later ones (the connection's own upstream connection) alike.
 #[test]
 fn a_request_without_host_gets_the_upstream_authority_on_every_request_of_a_connection() {
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let echo = start_echo();
-    let routes = "  - match: { path_prefix: / }\n";
-    let tg = Tokengate::start(&config(echo, &issuer("main", &jwks), routes), true);
-    let token = key.sign(&access_claims(&jwks.issuer("p"), "a", &[]));
-    let mut conn = std::net::TcpStream::connect(tg.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    // Bound, not `..`: an unnamed field would be dropped here, stopping tokengate.
+    let KeepAliveScene {
+        jwks: _jwks,
+        echo,
+        tg: _tg,
+        token,
+        mut conn,
+    } = keep_alive_scene();
     for i in 0..3 {
         let raw = format!(
             "GET /h{i} HTTP/1.0\r\nConnection: keep-alive\r\n{}\r\n\r\n",

@@ -348,13 +348,7 @@ fn a_named_token_header_goes_with_authorization_when_it_is_stripped() {
 #[test]
 fn x_forwarded_for_is_appended_to_every_incoming_value() {
     let mut headers = request(&[("x-forwarded-for", "a, b"), ("x-forwarded-for", "c")]);
-    set_forwarded(
-        &mut headers,
-        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        false,
-        None,
-    )
-    .unwrap();
+    forwarded_from_localhost(&mut headers, None);
     assert_eq!(get(&headers, "x-forwarded-for"), [b"a, b, c, 127.0.0.1"]);
     assert_eq!(get(&headers, "x-forwarded-proto"), [b"http"]);
 }
@@ -384,23 +378,11 @@ fn client_forwarded_proto_and_host_are_replaced() {
         ("x-forwarded-host", "evil2.example"),
     ]);
     let host = Some(HeaderValue::from_static("api.example.com"));
-    set_forwarded(
-        &mut headers,
-        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        false,
-        host,
-    )
-    .unwrap();
+    forwarded_from_localhost(&mut headers, host);
     assert_eq!(get(&headers, "x-forwarded-proto"), [b"http"]);
     assert_eq!(get(&headers, "x-forwarded-host"), [b"api.example.com"]);
     let mut headers = request(&[("x-forwarded-host", "evil.example")]);
-    set_forwarded(
-        &mut headers,
-        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        false,
-        None,
-    )
-    .unwrap();
+    forwarded_from_localhost(&mut headers, None);
     assert!(headers.get(X_FORWARDED_HOST).is_none());
 }
 
@@ -497,4 +479,15 @@ fn header_error_has_a_description() {
         HeaderError::TooManyHeaders.description(),
         "too many headers"
     );
+}
+
+/// `set_forwarded` for a plain-http request from 127.0.0.1.
+fn forwarded_from_localhost(headers: &mut HeaderMap, host: Option<HeaderValue>) {
+    set_forwarded(
+        headers,
+        &client_address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        false,
+        host,
+    )
+    .unwrap();
 }
