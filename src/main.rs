@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         None => match cli.config {
             Some(config) => cmd::run::run(&config),
             None => {
-                eprintln!("tokengate: no configuration: use `tokengate run --config FILE`, set TOKENGATE_CONFIG, or try `tokengate demo` (see --help)");
+                cmd::stderr_line(format_args!("tokengate: no configuration: use `tokengate run --config FILE`, set TOKENGATE_CONFIG, or try `tokengate demo` (see --help)"));
                 ExitCode::from(1)
             }
         },

@@ -6,23 +6,27 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::say;
+
 pub fn run(token: Option<String>) -> ExitCode {
     let token = match super::token_arg(token) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("tokengate: cannot read the token: {e}");
+            say!("tokengate: cannot read the token: {e}");
             return ExitCode::from(1);
         }
     };
     match decode(&token) {
         Some((header, payload)) => {
             let out = json!({ "verified": false, "header": header, "payload": payload });
-            println!("{out}");
-            eprintln!("note: decoded only; the signature and claims were NOT verified (use `tokengate verify`)");
+            if let Err(e) = super::stdout_line(&out.to_string()) {
+                return super::write_failed("decode", &e);
+            }
+            say!("note: decoded only; the signature and claims were NOT verified (use `tokengate verify`)");
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("tokengate: not a JWT (expected three base64url segments with JSON header and payload)");
+            say!("tokengate: not a JWT (expected three base64url segments with JSON header and payload)");
             ExitCode::from(1)
         }
     }

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use super::say;
 use crate::config::load_str;
 use crate::dev_issuer::{serve_jwks, DevKey};
 use crate::telemetry::{self, Sink};
@@ -67,7 +68,7 @@ pub fn run(listen: SocketAddr, admin: SocketAddr) -> ExitCode {
     match runtime.block_on(demo(listen, admin)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tokengate demo: {e:#}");
+            say!("tokengate demo: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -109,7 +110,7 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
         .as_secs();
     let alice = key.sign(&access_claims(&issuer_url, "alice", &["admin"], now))?;
     let bob = key.sign(&access_claims(&issuer_url, "bob", &[], now))?;
-    println!(
+    let guide = format!(
         "tokengate demo: proxy on http://{proxy}, admin on http://{admin}, echo upstream on http://{upstream}\n\
          development issuer {issuer_url} (ephemeral RSA key, JWKS at {issuer_url}/.well-known/jwks.json)\n\n\
          # 200: alice is in group admin; the echo upstream shows the x-auth-* identity headers\n\
@@ -126,6 +127,9 @@ async fn demo(listen: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
          curl -s http://{admin}/keys\n\n\
          Ctrl-C stops the demo."
     );
+    // The demo serves on whether or not anyone reads its guide (a closed pipe is not an
+    // error); a stdout that cannot be written otherwise is one.
+    super::stdout_line(&guide).context("cannot write the guide to stdout")?;
     let listeners = crate::cmd::run::Listeners {
         data: listener,
         admin: admin_listener,

@@ -12,6 +12,7 @@ use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::say;
 use crate::config::load_file;
 
 /// The address to call for a listener address: an unspecified bind address (`0.0.0.0`,
@@ -31,7 +32,7 @@ pub fn run(config: &Path, timeout: Duration) -> ExitCode {
     let listen = match load_file(config, &super::process_env) {
         Ok(config) => config.admin.listen,
         Err(e) => {
-            eprintln!("tokengate healthcheck: {}: {e}", config.display());
+            say!("tokengate healthcheck: {}: {e}", config.display());
             return ExitCode::from(1);
         }
     };
@@ -42,21 +43,21 @@ pub fn run(config: &Path, timeout: Duration) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tokengate healthcheck: cannot start the runtime: {e}");
+            say!("tokengate healthcheck: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(readyz(addr, timeout)) {
-        Ok(StatusCode::OK) => {
-            println!("ready");
-            ExitCode::SUCCESS
-        }
+        Ok(StatusCode::OK) => match super::stdout_line("ready") {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => super::write_failed("healthcheck", &e),
+        },
         Ok(status) => {
-            eprintln!("tokengate healthcheck: http://{addr}/readyz answered {status}");
+            say!("tokengate healthcheck: http://{addr}/readyz answered {status}");
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("tokengate healthcheck: http://{addr}/readyz: {e}");
+            say!("tokengate healthcheck: http://{addr}/readyz: {e}");
             ExitCode::from(1)
         }
     }

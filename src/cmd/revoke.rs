@@ -13,6 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 
+use super::say;
 use crate::cli::RevokeArgs;
 
 /// The largest answer read from the admin API.
@@ -35,25 +36,29 @@ pub fn run(args: &RevokeArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tokengate revoke: cannot start the runtime: {e}");
+            say!("tokengate revoke: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
     match runtime.block_on(revoke(args)) {
         Ok(stored) => {
-            println!("{stored}");
+            // The entry is stored whether or not it can be printed: the status stays 0, and a
+            // failed write is said on stderr.
+            if let Err(e) = super::stdout_line(&stored.to_string()) {
+                say!("tokengate revoke: stored, but cannot write the output: {e}");
+            }
             ExitCode::SUCCESS
         }
         Err(Failure::Usage(message)) => {
-            eprintln!("tokengate revoke: {message}");
+            say!("tokengate revoke: {message}");
             ExitCode::from(1)
         }
         Err(Failure::Refused(status, message)) => {
-            eprintln!("tokengate revoke: refused ({status}): {message}");
+            say!("tokengate revoke: refused ({status}): {message}");
             ExitCode::from(1)
         }
         Err(Failure::Unreachable(message)) => {
-            eprintln!("tokengate revoke: admin API unreachable: {message}");
+            say!("tokengate revoke: admin API unreachable: {message}");
             ExitCode::from(2)
         }
     }

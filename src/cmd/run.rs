@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::say;
 use crate::app::reload::{self, Reloader};
 use crate::app::{self, App};
 use crate::config::{load_file, Config};
@@ -24,7 +25,7 @@ pub fn run(path: &Path) -> ExitCode {
         Ok(config) => config,
         Err(e) => {
             let problems: Vec<String> = e.problems.iter().map(ToString::to_string).collect();
-            eprintln!(
+            say!(
                 "tokengate: invalid configuration {}: {}",
                 path.display(),
                 problems.join("; ")
@@ -39,7 +40,7 @@ pub fn run(path: &Path) -> ExitCode {
     match runtime.block_on(bind_and_serve(config, path)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tokengate: {e:#}");
+            say!("tokengate: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use http::Method;
 
+use super::say;
 use crate::app::{self, Snapshot};
 use crate::auth::{alb, AuthError, Verified};
 use crate::config::{load_file, AuthMode};
@@ -31,7 +32,7 @@ pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) ->
         Ok(c) => c,
         Err(e) => {
             for problem in &e.problems {
-                eprintln!("{problem}");
+                say!("{problem}");
             }
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
@@ -40,11 +41,11 @@ pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) ->
     let token = match super::token_arg(token) {
         Ok(t) if !t.is_empty() => t,
         Ok(_) => {
-            eprintln!("tokengate: no token given (argument or stdin)");
+            say!("tokengate: no token given (argument or stdin)");
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
         Err(e) => {
-            eprintln!("tokengate: cannot read the token: {e}");
+            say!("tokengate: cannot read the token: {e}");
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
     };
@@ -54,21 +55,21 @@ pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) ->
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tokengate: cannot start the runtime: {e}");
+            say!("tokengate: cannot start the runtime: {e}");
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
     };
     let metrics = match Metrics::new() {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("tokengate: cannot create metrics: {e}");
+            say!("tokengate: cannot create metrics: {e}");
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
     };
     let client = match fetch::client(config.jwks.fetch_timeout, config.jwks.ca_file.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("tokengate: jwks.ca_file: {e}");
+            say!("tokengate: jwks.ca_file: {e}");
             return ExitCode::from(EXIT_CANNOT_CHECK);
         }
     };
@@ -151,7 +152,11 @@ pub fn run(path: &Path, token: Option<String>, request: Option<(&str, &str)>) ->
         }
         (verdict, code)
     });
-    println!("{verdict}");
+    // The status answers for the token, which a failed write does not change: it stays, and
+    // the failure is said on stderr.
+    if let Err(e) = super::stdout_line(&verdict.to_string()) {
+        say!("tokengate verify: cannot write the output: {e}");
+    }
     ExitCode::from(code)
 }
 

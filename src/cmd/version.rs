@@ -6,10 +6,13 @@ use std::process::ExitCode;
 use crate::build_info;
 
 pub fn run(json: bool) -> ExitCode {
-    if json {
-        println!("{}", build_info::to_json());
+    let text = if json {
+        build_info::to_json().to_string()
     } else {
-        println!("tokengate {}", build_info::LONG_VERSION);
+        format!("tokengate {}", build_info::LONG_VERSION)
+    };
+    match super::stdout_line(&text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => super::write_failed("version", &e),
     }
-    ExitCode::SUCCESS
 }

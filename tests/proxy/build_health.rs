@@ -76,6 +76,15 @@ fn healthcheck_exits_0_when_ready_and_1_when_not_or_unreachable() {
     );
     let out = tokengate(&["healthcheck", "--config", ready.config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // A reader that is gone (`| head -c0`) changes nothing: still 0, and no panic.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .args(["healthcheck", "--config", ready.config.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
 
     // Nothing listens on the admin address of a stopped instance.
     let config = ready.config.clone();

@@ -270,6 +270,91 @@ fn verify_answers_valid_invalid_or_could_not_check() {
     );
 }
 
+/// How a command ended when its output could not be delivered: `closed`, stdout (and with
+/// `stderr_too` stderr as well) is a pipe whose reader is already gone, as after `| head -1`;
+/// otherwise stdout is `/dev/full` (every write fails with ENOSPC).
+fn with_broken_output(args: &[&str], closed: bool, stderr_too: bool) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("TOKENGATE_CONFIG");
+    if closed {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        if stderr_too {
+            cmd.stderr(writer.try_clone().unwrap());
+        }
+        cmd.stdout(writer);
+    } else {
+        cmd.stdout(std::fs::File::create("/dev/full").unwrap());
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_reader_that_goes_away_leaves_every_commands_exit_status_and_a_full_disk_is_an_error() {
+    let key = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
+    let iss = jwks.issuer("us-east-1_Main");
+    let dir = std::env::temp_dir().join(format!("tg-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("c.yaml");
+    std::fs::write(&config, format!("upstream: {{ url: http://127.0.0.1:1 }}\nissuers:\n  - name: main\n    cognito: {{ issuer: '{iss}' }}\n    client_ids: [{CLIENT}]\n")).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "upstream: { url: http://127.0.0.1:1 }\nissuers: []\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let good = key.sign(&access_claims(&iss, "alice", &[]));
+    let forged = Signer::attacker_key().sign(&access_claims(&iss, "alice", &[]));
+
+    // Each command with its usual status: a closed pipe changes none of them (before, every
+    // one that printed with `println!` panicked: exit 101).
+    let cases: [(&[&str], i32); 11] = [
+        (&["--version"], 0),
+        (&["--help"], 0),
+        (&["version"], 0),
+        (&["version", "--json"], 0),
+        (&["config-schema"], 0),
+        (&["check-config", cfg], 0),
+        (&["check-config", bad.to_str().unwrap()], 1),
+        (&["decode", &good], 0),
+        (&["decode", "garbage"], 1),
+        (&["verify", "--config", cfg, &good], 0),
+        (&["verify", "--config", cfg, &forged], 1),
+    ];
+    for (args, code) in cases {
+        for stderr_too in [false, true] {
+            let out = with_broken_output(args, true, stderr_too);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{args:?} (stderr closed too: {stderr_too}): {err}"
+            );
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            assert!(!err.contains("cannot write"), "{args:?}: {err}");
+        }
+    }
+
+    // Any other write error is one: the output is cut, so a command whose output is its
+    // product fails with one line on stderr; verify's status still answers for the token.
+    for args in [
+        &["version"][..],
+        &["config-schema"],
+        &["check-config", cfg],
+        &["decode", &good],
+    ] {
+        let out = with_broken_output(args, false, false);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write the output: No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = with_broken_output(&["verify", "--config", cfg, &good], false, false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("cannot write the output"), "{err}");
+}
+
 #[test]
 fn demo_prints_curl_lines_that_give_200_403_401_then_logout_204_and_token_revoked() {
     use std::io::{BufRead, BufReader};
