@@ -60,7 +60,7 @@ fn setup() -> (Verifier, Verifier, String) {
             algorithms: vec![Alg::RS256],
             clock_skew: Duration::ZERO,
         };
-        Verifier::with_cache(vec![Issuer { config, keys }], 8192, cache)
+        Verifier::with_cache(vec![Issuer { config, keys }], 8192, cache, 64 << 20)
     };
     (make(0), make(1024), token)
 }

@@ -18,13 +18,14 @@
 //!   stays 200 through the JWKS outage;
 //! - tokengate's resident memory and open file descriptors (from `/proc`, sampled every 10 s,
 //!   every 2 s in runs under 10 minutes) grow less than 5% after the warm-up (the first
-//!   fifth, at least the first minute; a run under 10 minutes rotates keys only before
-//!   the outage, so a 2-minute run's rotations are all in its warm-up): the samples after it are split in thirds, RSS
-//!   compares the medians of the first and last third, descriptors their minimums
-//!   (connections open at a sampling instant come and go; a leak raises the floor), and by
-//!   more than 2 descriptors (5% of a floor near 30 is 1.5 descriptors; the report says
-//!   whether the strict 5% alone was met, and splits the descriptors into upstream
-//!   connections, client connections and the rest);
+//!   fifth, at least the first minute; a run under 10 minutes rotates keys only before the
+//!   outage, so a 2-minute run's rotations are all in its warm-up). The samples after it are
+//!   split in thirds: RSS compares the medians of the first and last third, descriptors
+//!   their minimums (connections open at a sampling instant come and go; a leak raises the
+//!   floor). Counted in ones on a floor near 30, descriptors fail only over 5% and over 2
+//!   descriptors; in a run under 10 minutes RSS fails only over 5% and over 2 MiB (see
+//!   `SHORT_RUN_RSS_ALLOWANCE_KIB`). The report says whether the strict 5% alone was met,
+//!   and splits the descriptors into upstream connections, client connections and the rest;
 //! - random-kid floods do not multiply JWKS fetches (at most one per `min_refresh_interval`
 //!   plus the periodic refreshes);
 //! - no panic and no error-level log line other than the expected ones (the refused invalid
@@ -111,6 +112,16 @@ const CONFIG_SPAN: u64 = 32;
 const SHORT_RUN: u64 = 600;
 /// Seconds between revocations.
 const REVOKE_EVERY: u64 = 3;
+/// In a run shorter than [`SHORT_RUN`], RSS growth after the warm-up fails only when it is
+/// over 5% and over this many KiB. tokengate's live heap there is a 2-5 MiB sawtooth
+/// (heaptrack): every configuration change (every 12 s in a 2-minute run) starts a new
+/// verified-token cache, which refills within seconds, and the allocator keeps the pages of
+/// each new peak, so a 2-minute run still meets new high-water marks after its first
+/// minute: steps of 0.8-1.4 MiB (+4.8% to +7.9% of ~17.5 MiB) in five runs of one build,
+/// each a single step followed by a flat line. A leak of 350 bytes per request (6,000
+/// requests between the compared thirds) or of 2 MiB per event still fails; the 30-minute
+/// run is judged by the 5% alone.
+const SHORT_RUN_RSS_ALLOWANCE_KIB: u64 = 2048;
 
 /// Every control event of a run, in seconds from the start, fixed by the run's length
 /// alone so that two runs of one length schedule the same events (a run of 120 s or more
@@ -2124,7 +2135,12 @@ async fn soak(args: Args) -> i32 {
         fd_end = last.iter().map(|s| s.fds).min().unwrap_or(0);
         rss_drift = (rss_end as f64 - rss_warm as f64) / rss_warm as f64 * 100.0;
         fd_drift = (fd_end as f64 - fd_warm as f64) / fd_warm as f64 * 100.0;
-        if rss_drift >= 5.0 {
+        let allowance = if seconds < SHORT_RUN {
+            SHORT_RUN_RSS_ALLOWANCE_KIB
+        } else {
+            0
+        };
+        if rss_drift >= 5.0 && rss_end > rss_warm + allowance {
             failed.push(format!(
                 "RSS grew {rss_drift:.1}% after the warm-up ({rss_warm} -> {rss_end} KiB)"
             ));
@@ -2244,8 +2260,16 @@ async fn soak(args: Args) -> i32 {
     }
     let fds: Vec<u64> = after.iter().map(|s| s.fds).collect();
     r += &format!(
-        "\nAfter the warm-up ({warm_end} s; {} samples, first third against last third): RSS median {rss_warm} -> {rss_end} KiB ({rss_drift:+.2}%), open fds minimum {fd_warm} -> {fd_end} ({fd_drift:+.2}%; range {}-{}; the strict rule, under 5% with no 2-descriptor allowance: {})\n",
+        "\nAfter the warm-up ({warm_end} s; {} samples, first third against last third): RSS median {rss_warm} -> {rss_end} KiB ({rss_drift:+.2}%{}), open fds minimum {fd_warm} -> {fd_end} ({fd_drift:+.2}%; range {}-{}; the strict rule, under 5% with no 2-descriptor allowance: {})\n",
         after.len(),
+        if seconds < SHORT_RUN {
+            format!(
+                "; in a short run under 5% or under {SHORT_RUN_RSS_ALLOWANCE_KIB} KiB; the strict 5%: {}",
+                if rss_drift < 5.0 { "met" } else { "NOT met" }
+            )
+        } else {
+            String::new()
+        },
         fds.iter().min().unwrap_or(&0),
         fds.iter().max().unwrap_or(&0),
         if fd_drift < 5.0 { "met" } else { "NOT met" }

@@ -159,7 +159,12 @@ pub fn assemble(
         .collect();
     issuer_counters.push(metrics.issuer(UNKNOWN_ISSUER));
     Snapshot {
-        verifier: Verifier::with_cache(issuers, config.token.max_bytes, config.token.cache_entries),
+        verifier: Verifier::with_cache(
+            issuers,
+            config.token.max_bytes,
+            config.token.cache_entries,
+            config.token.cache_max_bytes,
+        ),
         cache_counters: (metrics.verify_cache("hit"), metrics.verify_cache("miss")),
         router: Router::new(&config.routes),
         headers: HeaderRules::new(&config.forward).with_token_sources(&config.token.sources),

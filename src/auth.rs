@@ -182,16 +182,28 @@ pub enum CacheUse {
 impl Verifier {
     /// A verifier without a verified-token cache.
     pub fn new(issuers: Vec<Issuer>, max_bytes: usize) -> Verifier {
-        Verifier::with_cache(issuers, max_bytes, 0)
+        Verifier::with_cache(issuers, max_bytes, 0, 0)
     }
 
-    /// A verifier with a verified-token cache of `cache_entries` (0: none).
-    pub fn with_cache(issuers: Vec<Issuer>, max_bytes: usize, cache_entries: usize) -> Verifier {
+    /// A verifier with a verified-token cache of at most `cache_entries` entries (0: none)
+    /// and at most `cache_max_bytes` bytes of estimated memory ([`cache::entry_bytes`]).
+    pub fn with_cache(
+        issuers: Vec<Issuer>,
+        max_bytes: usize,
+        cache_entries: usize,
+        cache_max_bytes: u64,
+    ) -> Verifier {
         Verifier {
             issuers,
             max_bytes,
-            cache: cache::VerifyCache::new(cache_entries),
+            cache: cache::VerifyCache::new(cache_entries, cache_max_bytes),
         }
+    }
+
+    /// The verified-token cache's entries and their total weight in bytes (each entry
+    /// weighs its estimated bytes, at least `cache_max_bytes / cache_entries`).
+    pub fn cache_usage(&self) -> (usize, u64) {
+        self.cache.usage()
     }
 
     /// `verify` through the verified-token cache: a hit skips parsing, signature and claim

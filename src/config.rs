@@ -309,6 +309,8 @@ pub struct TokenConfig {
     pub max_bytes: usize,
     /// Verified-token cache size, in entries; 0 disables the cache.
     pub cache_entries: usize,
+    /// Verified-token cache bound, in bytes of estimated memory (> 0).
+    pub cache_max_bytes: u64,
 }
 
 /// Whether the Authorization header reaches the upstream (`forward.authorization`).

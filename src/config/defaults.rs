@@ -74,6 +74,11 @@ pub const TOKEN_SOURCES: &[&str] = &["header"];
 pub const TOKEN_MAX_BYTES: u64 = 8192;
 /// `token.cache_entries`: verified-token cache size, in entries (`0` disables the cache).
 pub const TOKEN_CACHE_ENTRIES: u64 = 65_536;
+/// `token.cache_max_bytes`: the verified-token cache's memory bound, in bytes of estimated
+/// memory (64 MiB: ~11,000 typical Cognito tokens of ~1 KiB; `benches/cache_memory.rs`).
+pub const TOKEN_CACHE_MAX_BYTES: u64 = 64 << 20;
+/// The least `token.cache_max_bytes`: 1 MiB.
+pub const TOKEN_CACHE_MAX_BYTES_MIN: u64 = 1 << 20;
 
 /// `routes[].auth`: a valid token is required.
 pub const ROUTE_AUTH: AuthMode = AuthMode::Required;
@@ -159,6 +164,7 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
     ("token.sources",              DefaultValue::Words(TOKEN_SOURCES)),
     ("token.max_bytes",            DefaultValue::Number(TOKEN_MAX_BYTES)),
     ("token.cache_entries",        DefaultValue::Number(TOKEN_CACHE_ENTRIES)),
+    ("token.cache_max_bytes",      DefaultValue::Number(TOKEN_CACHE_MAX_BYTES)),
     ("routes[].auth",              DefaultValue::Word(ROUTE_AUTH.as_str())),
     ("routes[].match.cors_preflight", DefaultValue::Flag(ROUTE_CORS_PREFLIGHT)),
     ("forward.header_prefix",      DefaultValue::Word(FORWARD_HEADER_PREFIX)),

@@ -243,6 +243,11 @@ pub struct RawToken {
     #[serde(default, deserialize_with = "number")]
     #[schemars(with = "Option<shape::Count>")]
     pub cache_entries: Option<u64>,
+    /// Verified-token cache bound, in bytes of estimated memory (a cached Cognito token
+    /// costs about 5.6 times its length); at least `1048576`. Default `67108864` (64 MiB).
+    #[serde(default, deserialize_with = "number")]
+    #[schemars(with = "Option<shape::Count>")]
+    pub cache_max_bytes: Option<u64>,
 }
 
 /// `routes[]`: which requests a route matches and what it asks of their token.

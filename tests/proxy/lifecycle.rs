@@ -299,3 +299,50 @@ fn with_cache_entries_0_every_request_is_verified_afresh() {
     assert!(metrics.contains(r#"tokengate_verify_cache_total{result="hit"} 0"#));
     assert!(metrics.contains(r#"tokengate_verify_cache_total{result="miss"} 0"#));
 }
+
+#[test]
+fn cache_max_bytes_bounds_the_cache_by_memory_not_only_by_entries() {
+    // One user minting tokens (every refresh gives a new one), each with a 4 KB claim: with
+    // 1 MiB of cache, 200 of them (~2 MiB of entries) cannot all stay cached although
+    // cache_entries would hold them all; the evicted ones are verified again, and pass.
+    let k1 = Signer::issuer_key();
+    let jwks = JwksServer::start(&json!({"keys": [k1.jwk()]}));
+    let upstream = start_echo();
+    let iss = jwks.issuer("us-east-1_Life");
+    let cfg = format!(
+        "{}token: {{ cache_entries: 65536, cache_max_bytes: 1048576 }}\n",
+        config(&jwks, upstream, "")
+    );
+    let tg = Tokengate::start(&cfg, true);
+    let tokens: Vec<String> = (0..200)
+        .map(|i| {
+            let mut claims = access_claims(&iss, &format!("user{i}"), &[]);
+            claims["custom:profile"] = json!("p".repeat(4000));
+            k1.sign(&claims)
+        })
+        .collect();
+    for round in 0..2 {
+        for token in &tokens {
+            let r = tg.send(&get_with("/", &[&bearer(token)]));
+            assert_eq!(r.status, 200, "round {round}");
+        }
+    }
+    let hits = tg.metric(r#"tokengate_verify_cache_total{result="hit"}"#);
+    let misses = tg.metric(r#"tokengate_verify_cache_total{result="miss"}"#);
+    assert_eq!(hits + misses, 400.0);
+    // The second round found fewer than half of its tokens: ~1 MiB holds ~70 of them.
+    assert!(hits < 100.0, "hits {hits}, misses {misses}");
+    assert!(misses > 300.0, "hits {hits}, misses {misses}");
+
+    // The same tokens with the default bound (64 MiB): the second round is all hits.
+    let tg = Tokengate::start(&config(&jwks, upstream, ""), true);
+    for _ in 0..2 {
+        for token in &tokens {
+            assert_eq!(tg.send(&get_with("/", &[&bearer(token)])).status, 200);
+        }
+    }
+    assert_eq!(
+        tg.metric(r#"tokengate_verify_cache_total{result="hit"}"#),
+        200.0
+    );
+}

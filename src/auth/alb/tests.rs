@@ -361,6 +361,7 @@ fn alb_tokens_and_bearer_tokens_never_cross() {
         )],
         8192,
         16,
+        1 << 20,
     );
     assert!(cached.verify_alb_cached(&token, now()).0.is_ok());
     assert!(cached.verify_alb_cached(&token, now()).0.is_ok());

@@ -59,6 +59,7 @@ fn a_minimal_file_gets_every_default() {
     assert_eq!(c.token.sources, vec![TokenSource::Header]);
     assert_eq!(c.token.max_bytes, 8192);
     assert_eq!(c.token.cache_entries, 65536);
+    assert_eq!(c.token.cache_max_bytes, 64 << 20);
     assert_eq!(c.forward.header_prefix, "x-auth-");
     assert_eq!(c.forward.claims_header.as_ref().unwrap(), "x-auth-claims");
     assert_eq!(c.forward.authorization, AuthorizationForward::Keep);
@@ -447,6 +448,15 @@ fn key_lifecycle_settings_are_parsed_and_checked() {
     let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/README.md");
     let p = paths(&format!("jwks: {{ ca_file: '{ca}' }}\n"));
     assert_eq!(p, ["jwks.ca_file"], "a file without a certificate");
+}
+
+#[test]
+fn token_cache_max_bytes_must_be_at_least_one_mib() {
+    let e = load("token: { cache_max_bytes: 1048575 }\n").unwrap_err();
+    assert_eq!(e.problems[0].path, "token.cache_max_bytes");
+    assert_eq!(e.problems[0].message, "must be at least 1048576 (1 MiB)");
+    let c = load("token: { cache_max_bytes: 1048576 }\n").unwrap();
+    assert_eq!(c.token.cache_max_bytes, 1 << 20);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `token`: where a token is looked for (in order: `header`, `header:NAME`, `cookie:NAME`,
-//! `query:NAME`, `alb`), how long it may be, and the verified-token cache size.
+//! `query:NAME`, `alb`), how long it may be, and the verified-token cache's bounds.
 
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST};
 use http::HeaderName;
@@ -61,11 +61,28 @@ impl Validator {
                 raw.cache_entries.unwrap_or(defaults::TOKEN_CACHE_ENTRIES),
             )
             .unwrap_or(usize::MAX),
+            cache_max_bytes: self.cache_max_bytes(raw.cache_max_bytes),
         }
     }
 }
 
 impl Validator {
+    /// `token.cache_max_bytes`: at least [`defaults::TOKEN_CACHE_MAX_BYTES_MIN`] (a smaller
+    /// budget, split over the cache's shards, would hold hardly a token each).
+    fn cache_max_bytes(&mut self, value: Option<u64>) -> u64 {
+        let n = value.unwrap_or(defaults::TOKEN_CACHE_MAX_BYTES);
+        if n < defaults::TOKEN_CACHE_MAX_BYTES_MIN {
+            self.problem(
+                "token.cache_max_bytes",
+                format!(
+                    "must be at least {} (1 MiB)",
+                    defaults::TOKEN_CACHE_MAX_BYTES_MIN
+                ),
+            );
+        }
+        n
+    }
+
     /// The `alb` source and the `alb:` issuers come together (reference section 9): the
     /// source without such an issuer, or such an issuer without the source, is a problem.
     pub(super) fn alb_pairing(&mut self, token: &TokenConfig, issuers: &[IssuerConfig]) {
