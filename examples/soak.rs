@@ -20,12 +20,13 @@
 //!   every 2 s in runs under 10 minutes) grow less than 5% after the warm-up (the first
 //!   fifth, at least the first minute; a run under 10 minutes rotates keys only before the
 //!   outage, so a 2-minute run's rotations are all in its warm-up). The samples after it are
-//!   split in thirds: RSS compares the medians of the first and last third, descriptors
-//!   their minimums (connections open at a sampling instant come and go; a leak raises the
-//!   floor). Counted in ones on a floor near 30, descriptors fail only over 5% and over 2
-//!   descriptors; in a run under 10 minutes RSS fails only over 5% and over 2 MiB (see
-//!   `SHORT_RUN_RSS_ALLOWANCE_KIB`). The report says whether the strict 5% alone was met,
-//!   and splits the descriptors into upstream connections, client connections and the rest;
+//!   split in thirds, the first compared with the last: RSS and all open descriptors by
+//!   their medians, the descriptors other than TCP connections (to the upstream, from
+//!   clients: how many are open at an instant is that instant's traffic) by their floor,
+//!   which a leaked file, pipe or listener raises; a leaked connection accumulates and
+//!   raises the median. In a run under 10 minutes RSS fails only over 5% and over 2 MiB
+//!   (see `SHORT_RUN_RSS_ALLOWANCE_KIB`); the report splits the descriptors into upstream
+//!   connections, client connections and the rest;
 //! - random-kid floods do not multiply JWKS fetches (at most one per `min_refresh_interval`
 //!   plus the periodic refreshes);
 //! - no panic and no error-level log line other than the expected ones (the refused invalid
@@ -2112,12 +2113,17 @@ async fn soak(args: Args) -> i32 {
     if unexpected > 0 {
         failed.push(format!("{unexpected} requests got an unexpected outcome"));
     }
-    // Drift after the warm-up (the first fifth, and at least the first minute: in a
-    // 2-minute run the allocator is still growing its pools 24 s in, by 5% over the next
-    // 100 s in one run): the samples after it split in thirds; RSS compares the medians of
-    // the first and last third, open fds their minimums (the descriptors every sample
-    // holds: connections open at the sampling instant come on top, and a leak raises the
-    // floor).
+    // Drift after the warm-up (the first fifth, and at least the first minute): the samples
+    // after it split in thirds, and each measure compares the first third with the last.
+    // RSS and open fds by their medians; the descriptors other than TCP connections (to the
+    // upstream and from clients: how many are open at a sampling instant is the traffic of
+    // that instant) by their floor, the minimum, which any leaked file, pipe or listener
+    // raises. A leaked connection accumulates and raises the median of all descriptors.
+    // All under 5%, no allowance (RSS in a short run aside, see
+    // SHORT_RUN_RSS_ALLOWANCE_KIB). (Until the 30-minute soak of 2026-12-01 11:06, the
+    // descriptor rule was the floor of all descriptors, over 5% and over 2 descriptors: its
+    // floor went 27 -> 30 from the client connections open at two instants, with medians
+    // 32 -> 32 and the other descriptors 17 -> 17.)
     let warm_end = (seconds / 5).max(60);
     let after: Vec<Sample> = samples
         .iter()
@@ -2126,13 +2132,17 @@ async fn soak(args: Args) -> i32 {
         .collect();
     let (mut rss_drift, mut fd_drift) = (f64::NAN, f64::NAN);
     let (mut rss_warm, mut rss_end, mut fd_warm, mut fd_end) = (0, 0, 0, 0);
+    let (mut rest_warm, mut rest_end, mut rest_drift) = (0, 0, f64::NAN);
     if after.len() >= 6 {
         let third = after.len() / 3;
         let (first, last) = (&after[..third], &after[after.len() - third..]);
         rss_warm = median(first.iter().map(|s| s.rss_kib).collect());
         rss_end = median(last.iter().map(|s| s.rss_kib).collect());
-        fd_warm = first.iter().map(|s| s.fds).min().unwrap_or(0);
-        fd_end = last.iter().map(|s| s.fds).min().unwrap_or(0);
+        fd_warm = median(first.iter().map(|s| s.fds).collect());
+        fd_end = median(last.iter().map(|s| s.fds).collect());
+        rest_warm = first.iter().map(Sample::held).min().unwrap_or(0);
+        rest_end = last.iter().map(Sample::held).min().unwrap_or(0);
+        rest_drift = (rest_end as f64 - rest_warm as f64) / rest_warm.max(1) as f64 * 100.0;
         rss_drift = (rss_end as f64 - rss_warm as f64) / rss_warm as f64 * 100.0;
         fd_drift = (fd_end as f64 - fd_warm as f64) / fd_warm as f64 * 100.0;
         let allowance = if seconds < SHORT_RUN {
@@ -2145,12 +2155,14 @@ async fn soak(args: Args) -> i32 {
                 "RSS grew {rss_drift:.1}% after the warm-up ({rss_warm} -> {rss_end} KiB)"
             ));
         }
-        // Descriptors are counted in ones on a floor near 30: 5% is 1.5 of them, which one
-        // idle upstream connection more at the sampling instant exceeds; growth must be over
-        // 5% and over 2 descriptors (a leak per request or per event is far more).
-        if fd_drift >= 5.0 && fd_end > fd_warm + 2 {
+        if fd_drift >= 5.0 {
             failed.push(format!(
-                "open fds grew {fd_drift:.1}% after the warm-up ({fd_warm} -> {fd_end})"
+                "open fds grew {fd_drift:.1}% after the warm-up (median {fd_warm} -> {fd_end})"
+            ));
+        }
+        if rest_drift >= 5.0 {
+            failed.push(format!(
+                "descriptors other than connections grew {rest_drift:.1}% after the warm-up (floor {rest_warm} -> {rest_end})"
             ));
         }
     } else {
@@ -2260,7 +2272,7 @@ async fn soak(args: Args) -> i32 {
     }
     let fds: Vec<u64> = after.iter().map(|s| s.fds).collect();
     r += &format!(
-        "\nAfter the warm-up ({warm_end} s; {} samples, first third against last third): RSS median {rss_warm} -> {rss_end} KiB ({rss_drift:+.2}%{}), open fds minimum {fd_warm} -> {fd_end} ({fd_drift:+.2}%; range {}-{}; the strict rule, under 5% with no 2-descriptor allowance: {})\n",
+        "\nAfter the warm-up ({warm_end} s; {} samples, first third against last third): RSS median {rss_warm} -> {rss_end} KiB ({rss_drift:+.2}%{}), open fds median {fd_warm} -> {fd_end} ({fd_drift:+.2}%; range {}-{}), of which not connections: floor {rest_warm} -> {rest_end} ({rest_drift:+.2}%)\n",
         after.len(),
         if seconds < SHORT_RUN {
             format!(
@@ -2272,7 +2284,6 @@ async fn soak(args: Args) -> i32 {
         },
         fds.iter().min().unwrap_or(&0),
         fds.iter().max().unwrap_or(&0),
-        if fd_drift < 5.0 { "met" } else { "NOT met" }
     );
     let range = |f: fn(&Sample) -> u64| {
         let v: Vec<u64> = after.iter().map(f).collect();
