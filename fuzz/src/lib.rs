@@ -50,6 +50,7 @@ pub fn verifier() -> Verifier {
         }],
         8192,
         0,
+        tokengate::config::defaults::TOKEN_CACHE_MAX_BYTES,
     )
 }
 
@@ -115,6 +116,7 @@ pub fn alb_verifier() -> Verifier {
         }],
         8192,
         0,
+        tokengate::config::defaults::TOKEN_CACHE_MAX_BYTES,
     )
 }
 
