@@ -24,9 +24,10 @@
 //!   their medians, the descriptors other than TCP connections (to the upstream, from
 //!   clients: how many are open at an instant is that instant's traffic) by their floor,
 //!   which a leaked file, pipe or listener raises; a leaked connection accumulates and
-//!   raises the median. In a run under 10 minutes RSS fails only over 5% and over 2 MiB
-//!   (see `SHORT_RUN_RSS_ALLOWANCE_KIB`); the report splits the descriptors into upstream
-//!   connections, client connections and the rest;
+//!   raises the median, which fails over 5% and over 4 descriptors (`FD_MEDIAN_ALLOWANCE`:
+//!   5% of ~33 descriptors is less than the traffic moves it). In a run under 10 minutes
+//!   RSS fails only over 5% and over 2 MiB (see `SHORT_RUN_RSS_ALLOWANCE_KIB`); the report
+//!   splits the descriptors into upstream connections, client connections and the rest;
 //! - random-kid floods do not multiply JWKS fetches (at most one per `min_refresh_interval`
 //!   plus the periodic refreshes);
 //! - no panic and no error-level log line other than the expected ones (the refused invalid
@@ -123,6 +124,15 @@ const REVOKE_EVERY: u64 = 3;
 /// requests between the compared thirds) or of 2 MiB per event still fails; the 30-minute
 /// run is judged by the 5% alone.
 const SHORT_RUN_RSS_ALLOWANCE_KIB: u64 = 2048;
+/// The median of all open descriptors fails only when it grows over 5% **and** by more than
+/// this many descriptors. Most of them are connections, and how many are open at a sampling
+/// instant is that instant's traffic (29-46 in one 2-minute run): 5% of ~33 is under two
+/// descriptors, which the medians of two thirds moved by without a leak (33 -> 35 in the
+/// fresh-clone CI run of 2026-12-02, with 17 -> 17 descriptors other than connections;
+/// 33 -> 34 in the 30-minute run before it). A leaked connection stays, so a leak of one
+/// connection per 1,500 requests (the 6,000 requests between the compared thirds of a
+/// 2-minute run) still fails; the descriptors other than connections stay strict.
+const FD_MEDIAN_ALLOWANCE: u64 = 4;
 
 /// Every control event of a run, in seconds from the start, fixed by the run's length
 /// alone so that two runs of one length schedule the same events (a run of 120 s or more
@@ -2119,11 +2129,11 @@ async fn soak(args: Args) -> i32 {
     // upstream and from clients: how many are open at a sampling instant is the traffic of
     // that instant) by their floor, the minimum, which any leaked file, pipe or listener
     // raises. A leaked connection accumulates and raises the median of all descriptors.
-    // All under 5%, no allowance (RSS in a short run aside, see
-    // SHORT_RUN_RSS_ALLOWANCE_KIB). (Until the 30-minute soak of 2026-12-01 11:06, the
-    // descriptor rule was the floor of all descriptors, over 5% and over 2 descriptors: its
-    // floor went 27 -> 30 from the client connections open at two instants, with medians
-    // 32 -> 32 and the other descriptors 17 -> 17.)
+    // All under 5%; the median of all descriptors may move by FD_MEDIAN_ALLOWANCE, and RSS
+    // in a short run by SHORT_RUN_RSS_ALLOWANCE_KIB. (Until the 30-minute soak of 2026-12-01
+    // 11:06, the descriptor rule was the floor of all descriptors, over 5% and over 2
+    // descriptors: its floor went 27 -> 30 from the client connections open at two
+    // instants, with medians 32 -> 32 and the other descriptors 17 -> 17.)
     let warm_end = (seconds / 5).max(60);
     let after: Vec<Sample> = samples
         .iter()
@@ -2155,7 +2165,7 @@ async fn soak(args: Args) -> i32 {
                 "RSS grew {rss_drift:.1}% after the warm-up ({rss_warm} -> {rss_end} KiB)"
             ));
         }
-        if fd_drift >= 5.0 {
+        if fd_drift >= 5.0 && fd_end > fd_warm + FD_MEDIAN_ALLOWANCE {
             failed.push(format!(
                 "open fds grew {fd_drift:.1}% after the warm-up (median {fd_warm} -> {fd_end})"
             ));
@@ -2272,7 +2282,7 @@ async fn soak(args: Args) -> i32 {
     }
     let fds: Vec<u64> = after.iter().map(|s| s.fds).collect();
     r += &format!(
-        "\nAfter the warm-up ({warm_end} s; {} samples, first third against last third): RSS median {rss_warm} -> {rss_end} KiB ({rss_drift:+.2}%{}), open fds median {fd_warm} -> {fd_end} ({fd_drift:+.2}%; range {}-{}), of which not connections: floor {rest_warm} -> {rest_end} ({rest_drift:+.2}%)\n",
+        "\nAfter the warm-up ({warm_end} s; {} samples, first third against last third): RSS median {rss_warm} -> {rss_end} KiB ({rss_drift:+.2}%{}), open fds median {fd_warm} -> {fd_end} ({fd_drift:+.2}%; fails over 5% and over {FD_MEDIAN_ALLOWANCE} descriptors; range {}-{}), of which not connections: floor {rest_warm} -> {rest_end} ({rest_drift:+.2}%)\n",
         after.len(),
         if seconds < SHORT_RUN {
             format!(
