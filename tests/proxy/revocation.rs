@@ -68,6 +68,18 @@ impl Rv {
 
     /// `revocation` holds the section's keys besides `api_token_file` (each line indented).
     pub fn with(mode: &str, authz_extra: &str, revocation: &str, cache_dir: Option<&Path>) -> Rv {
+        let rv = Rv::starting(mode, authz_extra, revocation, cache_dir);
+        wait_ready(&rv.tg);
+        rv
+    }
+
+    /// [`Rv::with`] without waiting for `/readyz`.
+    pub fn starting(
+        mode: &str,
+        authz_extra: &str,
+        revocation: &str,
+        cache_dir: Option<&Path>,
+    ) -> Rv {
         let key = Signer::issuer_key();
         let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
         let iss = jwks.issuer("us-east-1_Rv");
@@ -83,7 +95,6 @@ impl Rv {
             cache_dir,
         );
         let tg = Tokengate::start(&text, false);
-        wait_ready(&tg);
         Rv {
             key,
             jwks,
@@ -132,16 +143,23 @@ impl Rv {
     }
 }
 
-/// Waits until `/readyz` is 200 (keys fetched, revocation list loaded).
+/// Waits until `/readyz` is 200 (keys fetched, revocation list loaded), at most 5 s.
 pub fn wait_ready(tg: &Tokengate) {
-    for _ in 0..200 {
+    wait_ready_within(tg, Duration::from_secs(5));
+}
+
+/// Waits until `/readyz` is 200, for `limit` of wall-clock time (a hung admin listener's
+/// slow answers count); panics with its body and the log after.
+pub fn wait_ready_within(tg: &Tokengate, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
         if tg.admin_get("/readyz").status == 200 {
             return;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!(
-        "not ready: {} / {}",
+        "not ready after {limit:?}: {} / {}",
         String::from_utf8_lossy(&tg.admin_get("/readyz").body),
         tg.output()
     );
@@ -639,15 +657,9 @@ fn a_persisted_list_of_100000_entries_loads_without_holding_the_process() {
     // Found while measuring RSS with a large list: each entry read was compared with every
     // entry kept so far, so 100,000 persisted entries kept the runtime busy for minutes and
     // `/readyz` unanswered. Loading is one hash set of the targets now (linear): ready within
-    // seconds, every entry in force, and the admin listener answering meanwhile.
-    let key = Signer::issuer_key();
-    let jwks = JwksServer::start(&json!({"keys": [key.jwk()]}));
-    let iss = jwks.issuer("us-east-1_Rv");
+    // seconds (the test profile, a loaded machine), every entry in force.
     let cache = scratch("large");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now();
     let entries: Vec<Value> = (0..100_000)
         .map(|i| {
             json!({"issuer": "main", "origin_jti": format!("session-{i}"),
@@ -659,48 +671,20 @@ fn a_persisted_list_of_100000_entries_loads_without_holding_the_process() {
         json!({"version": 1, "entries": entries}).to_string(),
     )
     .unwrap();
-    let token_file = scratch("large-token").join("api-token");
-    std::fs::write(&token_file, API_TOKEN).unwrap();
-    let text = config(
-        &iss,
-        "proxy",
-        "",
-        "  store: memory\n",
-        Some(&token_file),
-        Some(&cache),
-    );
-    let tg = Tokengate::start(&text, false);
-    let started = tokio::time::Instant::now();
-    // The quadratic load took minutes at this size (release build); the linear one takes
-    // well under a second there and a few seconds in the test profile on a loaded machine.
-    while tg.admin_get("/readyz").status != 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "not ready 60 s after start: {}",
-            tg.output()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let s = Rv::starting("proxy", "", "  store: memory\n", Some(&cache));
+    wait_ready_within(&s.tg, Duration::from_secs(60));
     assert_eq!(
-        tg.metric(r#"tokengate_revocations{kind="origin_jti"}"#),
+        s.tg.metric(r#"tokengate_revocations{kind="origin_jti"}"#),
         100_000.0
     );
-    let token = |session: &str| {
-        let mut c = access_claims(&iss, "alice", &[]);
-        c["origin_jti"] = json!(session);
-        key.sign(&c)
-    };
     for session in ["session-0", "session-54321", "session-99999"] {
         assert_revoked(
-            &tg.send(&get_with("/api/x", &[&bearer(&token(session))])),
+            &s.get("/api/x", &s.access("alice", session, "a-1")),
             session,
         );
     }
-    assert_eq!(
-        tg.send(&get_with("/api/x", &[&bearer(&token("session-100000"))]))
-            .status,
-        200
-    );
+    let kept = s.access("alice", "session-100000", "a-2");
+    assert_eq!(s.get("/api/x", &kept).status, 200);
 }
 
 #[test]
